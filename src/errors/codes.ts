@@ -1,0 +1,14 @@
+/**
+ * Every diagnostic and runtime error code Portico emits, with a one-line meaning.
+ * Each area keeps its own table in src/errors/codes/<area>.ts (so parallel work does not
+ * collide); this file merges them. docs/errors.md lists the same codes; a test keeps both in sync.
+ */
+import { LOAD_CODES } from './codes/load.js';
+import { RUNTIME_CODES } from './codes/runtime.js';
+
+export const CODES: Readonly<Record<string, string>> = Object.freeze({
+  ...LOAD_CODES,
+  ...RUNTIME_CODES,
+});
+
+export type Code = keyof typeof CODES;
