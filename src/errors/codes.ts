@@ -5,10 +5,18 @@
  */
 import { LOAD_CODES } from './codes/load.js';
 import { RUNTIME_CODES } from './codes/runtime.js';
+import { ISTIO_CODES } from './codes/istio.js';
+import { REGISTRY_CODES } from './codes/registry.js';
+import { GATEWAYAPI_CODES } from './codes/gatewayapi.js';
+import { INGRESS_CODES } from './codes/ingress.js';
 
 export const CODES: Readonly<Record<string, string>> = Object.freeze({
   ...LOAD_CODES,
   ...RUNTIME_CODES,
+  ...ISTIO_CODES,
+  ...REGISTRY_CODES,
+  ...GATEWAYAPI_CODES,
+  ...INGRESS_CODES,
 });
 
 export type Code = keyof typeof CODES;

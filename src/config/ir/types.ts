@@ -169,9 +169,11 @@ export type RouteActionIR =
       /**
        * How to pick the port when `port` is absent: `FromRequest` (listener port),
        * `FromScheme` (well-known port of the new scheme, omitted), or `Keep`
-       * (Gateway API default: scheme given → its well-known port; else listener port).
+       * (Gateway API default: scheme given → its well-known port; else listener port), or
+       * `Original` (Istio/Envoy default: no authority rewrite keeps the Host header as received,
+       * port included; an authority rewrite drops the port).
        */
-      readonly portMode: 'FromRequest' | 'FromScheme' | 'Keep';
+      readonly portMode: 'FromRequest' | 'FromScheme' | 'Keep' | 'Original';
       readonly path?: PathRewriteIR;
       readonly statusCode: number;
     }

@@ -1,0 +1,111 @@
+/**
+ * Routing step shared by the HTTP/1.1 and HTTP/2 front ends: find the route, answer
+ * everything that needs no upstream (404, httpsRedirect, redirect, direct response) and
+ * hand back the forward action otherwise.
+ */
+import type { StreamInfo, StreamSink } from '../../observability/stream-info.js';
+import type { CompiledAction } from '../../runtime/actions.js';
+import { applyHeaderOps } from '../../runtime/actions.js';
+import type { RouteTable } from '../router/route-table.js';
+import { findRoute } from '../router/route-table.js';
+import type { RequestView } from '../router/request-view.js';
+import { Detail, Flag } from './details.js';
+import type { Downstream } from './downstream.js';
+import { localReply, textReply } from './local-reply.js';
+
+/** Per-listener state the front ends read on every request. `table` is swapped atomically. */
+export interface ListenerRuntime {
+  readonly port: number;
+  table: RouteTable<CompiledAction>;
+  sink: StreamSink;
+  draining: boolean;
+  idleTimeoutMs: number;
+  readonly connections: Set<{ drain(): void }>;
+  h2Handoff(socket: import('node:net').Socket): void;
+  /** Scheme of requests on this listener (`http`, or `https` behind TLS). */
+  scheme(head: unknown): string;
+}
+
+const NOT_FOUND = Buffer.alloc(0);
+
+/** Route the request; returns the forward action, or undefined when it was answered here. */
+export function dispatchLocalAction(lr: ListenerRuntime, ds: Downstream, req: RequestView, info: StreamInfo):
+  Extract<CompiledAction, { type: 'forward' }> | undefined {
+  const found = findRoute(lr.table, req);
+  if (found !== undefined && found.server.ir.httpsRedirect) {
+    info.detail = Detail.httpsRedirect;
+    const loc = `https://${req.host}${req.path}${req.query ? `?${req.query}` : ''}`;
+    finishLocal(lr, ds, info, 301, ['location'], [loc], NOT_FOUND);
+    return undefined;
+  }
+  const route = found?.route;
+  if (route === undefined) {
+    info.addFlag(Flag.NoRouteFound);
+    info.detail = Detail.routeNotFound;
+    finishLocal(lr, ds, info, 404, [], [], NOT_FOUND);
+    return undefined;
+  }
+  const a = route.action;
+  info.routeName = a.routeName;
+  info.routeId = a.routeId;
+  if (a.type === 'forward') return a;
+  if (a.type === 'direct') {
+    info.detail = a.detail;
+    let n: readonly string[] = a.body.length ? ['content-type'] : [];
+    let v: readonly string[] = a.body.length ? ['text/plain'] : [];
+    if (a.responseOps) ({ lnames: n, values: v } = applyHeaderOps(a.responseOps, n, v));
+    finishLocal(lr, ds, info, a.status, n, v, a.body);
+    return undefined;
+  }
+  // Redirect.
+  info.detail = Detail.directResponse;
+  const location = buildRedirect(a.ir, a.pathRewrite, req);
+  let n: readonly string[] = ['location'];
+  let v: readonly string[] = [location];
+  if (a.responseOps) ({ lnames: n, values: v } = applyHeaderOps(a.responseOps, n, v));
+  finishLocal(lr, ds, info, a.ir.statusCode, n, v, NOT_FOUND);
+  return undefined;
+}
+
+function finishLocal(lr: ListenerRuntime, ds: Downstream, info: StreamInfo, status: number,
+  lnames: readonly string[], values: readonly string[], body: Buffer): void {
+  localReply(ds, status, lnames, values, body, info);
+  info.endHr = performance.now();
+  lr.sink.onStreamDone(info);
+}
+
+const DEFAULT_PORT: Readonly<Record<string, number>> = { http: 80, https: 443 };
+
+/** Build the Location of a redirect (Envoy RedirectAction / Gateway API RequestRedirect). */
+export function buildRedirect(r: Extract<CompiledAction, { type: 'redirect' }>['ir'],
+  rewrite: ((p: string) => string) | undefined, req: RequestView): string {
+  const scheme = r.scheme ?? req.scheme;
+  let host = r.host ?? req.host;
+  let port: number | undefined;
+  if (r.port !== undefined) port = r.port;
+  else {
+    switch (r.portMode) {
+      case 'FromRequest': port = req.port; break;
+      case 'FromScheme': port = undefined; break;
+      case 'Keep': port = r.scheme !== undefined ? undefined : req.port; break;
+      case 'Original': {
+        // No authority rewrite and no scheme change keeps the Host as received (port included).
+        if (r.host === undefined && r.scheme === undefined) host = req.authority;
+        break;
+      }
+    }
+  }
+  if (port !== undefined && port !== DEFAULT_PORT[scheme]) {
+    if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
+    host = `${host}:${port}`;
+  }
+  let path = rewrite ? rewrite(req.path) : req.path;
+  let query = req.query;
+  const qi = path.indexOf('?');
+  if (qi !== -1) { query = path.slice(qi + 1); path = path.slice(0, qi); }
+  return `${scheme}://${host}${path}${query ? `?${query}` : ''}`;
+}
+
+/** Response for a request no route took (kept for explain). */
+export const NO_ROUTE = { status: 404, flag: Flag.NoRouteFound, detail: Detail.routeNotFound } as const;
+export { textReply };

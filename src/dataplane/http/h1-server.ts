@@ -1,0 +1,447 @@
+/**
+ * HTTP/1.1 front end over raw `net` sockets: the fast path (perf-notes.md). One H1Conn per
+ * connection, no per-request closures; requests are parsed by the hand-written parser,
+ * routed, and handed to an Exchange. HTTP/2 prior-knowledge connections on the same port
+ * are detected by their preface and handed to node:http2.
+ */
+import type net from 'node:net';
+import { StreamInfo } from '../../observability/stream-info.js';
+import type { CompiledAction } from '../../runtime/actions.js';
+import { hostWithoutPort, type RequestView } from '../router/request-view.js';
+import { ChunkedScanner } from './chunked.js';
+import { Detail, Flag } from './details.js';
+import type { Downstream } from './downstream.js';
+import { BODY_CHUNKED_RAW, BODY_LENGTH, BODY_NONE, Exchange } from './exchange.js';
+import { dispatchLocalAction, type ListenerRuntime } from './dispatch.js';
+import { httpDate, localReply, textReply } from './local-reply.js';
+import {
+  createRequestHead, DEFAULT_LIMITS, ERR_HEADERS_TOO_LARGE, parseRequestHead, type RequestHead,
+} from './parser.js';
+import { normalizePath } from './path.js';
+import { STATUS_TEXT } from './status-text.js';
+
+const MAX_PIPELINED = 256 * 1024;
+
+/** `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`: the HTTP/2 connection preface (RFC 9113 §3.4). */
+const H2_PREFACE_START = Buffer.from('PRI * HTTP/2.0\r\n', 'latin1');
+
+class H1View implements RequestView {
+  method = '';
+  path = '';
+  query = '';
+  authority = '';
+  host = '';
+  scheme = 'http';
+  port = 0;
+  lnames: readonly string[] = [];
+  values: readonly string[] = [];
+  parsedQuery: Map<string, string> | undefined = undefined;
+}
+
+export class H1Conn implements Downstream {
+  readonly socket: net.Socket;
+  readonly lr: ListenerRuntime;
+  protocol = 'HTTP/1.1';
+  #pending: Buffer | null = null;
+  readonly #head: RequestHead = createRequestHead();
+  #ex: Exchange | null = null;
+  #active = false; // a request is in progress (exchange or local reply)
+  #bodyMode = BODY_NONE;
+  #bodyRemaining = 0;
+  #scanner: ChunkedScanner | null = null;
+  #discardBody = false;
+  #keepAlive = true;
+  #peerEnded = false;
+  #first = true;
+  #processing = false;
+  #respEncode = false; // chunk-encode the response body ourselves
+  #respClose = false;  // close-delimited response: close after it
+  #closed = false;
+  readonly peerIp: string;
+  readonly listenerPort: number;
+  readonly #local: string;
+  readonly #remote: string;
+
+  constructor(socket: net.Socket, lr: ListenerRuntime) {
+    this.socket = socket;
+    this.lr = lr;
+    this.peerIp = normalizeIp(socket.remoteAddress ?? '');
+    this.listenerPort = lr.port;
+    this.#local = fmtAddr(socket.localAddress, socket.localPort);
+    this.#remote = fmtAddr(socket.remoteAddress, socket.remotePort);
+    socket.setNoDelay(true);
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onClose);
+    socket.on('error', this.#onError);
+    socket.on('drain', this.#onDrain);
+    socket.setTimeout(lr.idleTimeoutMs, this.#onTimeout);
+    lr.connections.add(this);
+  }
+
+  // ---------------------------------------------------------------- socket events
+
+  readonly #onData = (d: Buffer): void => {
+    if (this.#first) {
+      this.#first = false;
+      if (d[0] === 0x50 /* P */ && startsWith(d, H2_PREFACE_START)) { this.#toH2(d); return; }
+    }
+    if (this.#active) {
+      if (this.#bodyMode !== BODY_NONE) {
+        const used = this.#feedBody(d, 0);
+        if (used < d.length) this.#stash(d.subarray(used));
+      } else {
+        this.#stash(d);
+      }
+      return;
+    }
+    const data = this.#pending === null ? d : Buffer.concat([this.#pending, d]);
+    this.#pending = null;
+    this.#process(data, 0);
+  };
+
+  readonly #onEnd = (): void => {
+    this.#peerEnded = true;
+    if (!this.#active) this.socket.end();
+    else if (this.#bodyMode !== BODY_NONE) this.#ex?.onDownstreamAbort(); // request body truncated
+  };
+
+  readonly #onClose = (): void => {
+    this.#closed = true;
+    this.lr.connections.delete(this);
+    const ex = this.#ex;
+    if (ex !== null) ex.onDownstreamAbort();
+  };
+
+  readonly #onError = (): void => { /* 'close' follows */ };
+
+  readonly #onDrain = (): void => { this.#ex?.onDownstreamDrain(); };
+
+  readonly #onTimeout = (): void => {
+    if (!this.#active) this.socket.destroy();
+  };
+
+  /** Keep pipelined bytes until the current exchange is over; stop reading past a limit. */
+  #stash(d: Buffer): void {
+    this.#pending = this.#pending === null ? d : Buffer.concat([this.#pending, d]);
+    if (this.#pending.length > MAX_PIPELINED) this.socket.pause();
+  }
+
+  #toH2(first: Buffer): void {
+    const s = this.socket;
+    s.removeListener('data', this.#onData);
+    s.removeListener('end', this.#onEnd);
+    s.removeListener('close', this.#onClose);
+    s.removeListener('drain', this.#onDrain);
+    s.setTimeout(0);
+    this.lr.connections.delete(this);
+    s.pause();
+    s.unshift(first);
+    this.lr.h2Handoff(s);
+  }
+
+  // ---------------------------------------------------------------- request parsing
+
+  #process(data: Buffer, off: number): void {
+    this.#processing = true;
+    try {
+      while (off < data.length && !this.#active && !this.#closed) {
+        const head = this.#head;
+        const n = parseRequestHead(data, off, data.length, head, DEFAULT_LIMITS);
+        if (n === 0) {
+          this.#pending = off === 0 ? data : data.subarray(off);
+          return;
+        }
+        if (n < 0) { this.#protocolError(n, head.error); return; }
+        off += n;
+        this.#startRequest(head);
+        if (this.#bodyMode !== BODY_NONE && off < data.length) off += this.#feedBody(data, off);
+      }
+      if (off < data.length && !this.#closed) this.#pending = data.subarray(off);
+      if (this.#pending !== null && this.#pending.length <= MAX_PIPELINED) this.socket.resume();
+    } finally {
+      this.#processing = false;
+    }
+  }
+
+  /** Feed request body bytes from data[off..]; returns bytes consumed. */
+  #feedBody(data: Buffer, off: number): number {
+    const avail = data.length - off;
+    let used: number;
+    let done: boolean;
+    if (this.#bodyMode === BODY_LENGTH) {
+      used = this.#bodyRemaining < avail ? this.#bodyRemaining : avail;
+      this.#bodyRemaining -= used;
+      done = this.#bodyRemaining === 0;
+    } else {
+      const sc = this.#scanner!;
+      used = sc.scan(data, off, data.length);
+      if (sc.error) {
+        this.#ex?.onDownstreamAbort();
+        this.socket.destroy();
+        return avail;
+      }
+      done = sc.done;
+    }
+    if (used > 0 && !this.#discardBody) {
+      const ex = this.#ex;
+      if (ex !== null) ex.onRequestData(off === 0 && used === data.length ? data : data.subarray(off, off + used));
+    }
+    if (done) {
+      this.#bodyMode = BODY_NONE;
+      if (!this.#discardBody) this.#ex?.onRequestEnd();
+      this.#discardBody = false;
+    }
+    return used;
+  }
+
+  #protocolError(code: number, detail: string): void {
+    const info = this.#newInfo();
+    info.addFlag(Flag.DownstreamProtocolError);
+    info.detail = detail;
+    this.#keepAlive = false;
+    this.#active = true;
+    const status = code === ERR_HEADERS_TOO_LARGE ? 431 : 400;
+    const r = textReply(status === 431 ? 'Request Header Fields Too Large' : 'Bad Request');
+    info.responseCode = status;
+    localReply(this, status, r.lnames, r.values, r.body, info);
+    this.lr.sink.onStreamDone(info);
+    this.exchangeDone();
+  }
+
+  #newInfo(): StreamInfo {
+    const info = new StreamInfo();
+    info.startMs = Date.now();
+    info.startHr = performance.now();
+    info.downstreamLocalAddress = this.#local;
+    info.downstreamRemoteAddress = this.#remote;
+    info.listenerPort = this.listenerPort;
+    info.protocol = this.protocol;
+    return info;
+  }
+
+  #startRequest(head: RequestHead): void {
+    this.#active = true;
+    this.protocol = head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0';
+    this.#keepAlive = head.keepAlive && !this.lr.draining;
+    const info = this.#newInfo();
+    info.method = head.method;
+    info.originalPath = head.target;
+    info.reqNames = head.lnames;
+    info.reqValues = head.values;
+    this.#respEncode = false;
+    this.#respClose = false;
+    // Body framing.
+    if (head.chunked) {
+      this.#bodyMode = BODY_CHUNKED_RAW;
+      if (this.#scanner === null) this.#scanner = new ChunkedScanner();
+      else this.#scanner.reset();
+    } else if (head.contentLength > 0) {
+      this.#bodyMode = BODY_LENGTH;
+      this.#bodyRemaining = head.contentLength;
+    } else {
+      this.#bodyMode = BODY_NONE;
+    }
+    const bodyFraming = this.#bodyMode;
+    if (head.expectContinue && bodyFraming !== BODY_NONE && head.versionMinor === 1) {
+      // Envoy's default: answer 100 Continue ourselves and strip Expect upstream.
+      this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
+    }
+    // Request view.
+    const v = new H1View();
+    v.method = head.method;
+    let target = head.target;
+    let authority = head.host ?? '';
+    if (target.charCodeAt(0) !== 47 /* / */) {
+      // absolute-form (RFC 9112 §3.2.2): route by the URI's authority.
+      const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)(.*)$/.exec(target);
+      if (abs) { authority = abs[1]!; target = abs[2] || '/'; }
+      else if (target === '*') target = '*';
+    }
+    const q = target.indexOf('?');
+    const rawPath = q === -1 ? target : target.slice(0, q);
+    v.query = q === -1 ? '' : target.slice(q + 1);
+    info.authority = authority;
+    const path = rawPath === '*' ? '*' : normalizePath(rawPath);
+    if (path === null) {
+      this.#localError(info, 400, Detail.pathNormalizationFailed, Flag.DownstreamProtocolError, 'Bad Request');
+      return;
+    }
+    v.path = path;
+    v.authority = authority;
+    v.host = hostWithoutPort(authority);
+    v.scheme = this.lr.scheme(head);
+    info.scheme = v.scheme;
+    v.port = this.listenerPort;
+    v.lnames = stripConnectionTokens(head);
+    v.values = head.values;
+    this.#dispatch(v, info, bodyFraming);
+  }
+
+  #dispatch(v: H1View, info: StreamInfo, bodyFraming: number): void {
+    const lr = this.lr;
+    const action = dispatchLocalAction(lr, this, v, info);
+    if (action === undefined) {
+      // Answered locally (404, redirect, direct response): the body, if any, is discarded.
+      this.#afterLocal();
+      return;
+    }
+    const ex = new Exchange(this, v, info, action, this, lr.sink,
+      bodyFraming, bodyFraming === BODY_NONE);
+    this.#ex = ex;
+    ex.start();
+  }
+
+  #localError(info: StreamInfo, status: number, detail: string, flag: string, body: string): void {
+    info.addFlag(flag);
+    info.detail = detail;
+    const r = textReply(body);
+    localReply(this, status, r.lnames, r.values, r.body, info);
+    this.lr.sink.onStreamDone(info);
+    this.#afterLocal();
+  }
+
+  #afterLocal(): void {
+    if (this.#bodyMode !== BODY_NONE) {
+      // A local reply before the request body arrived: don't read an unbounded body to keep
+      // the connection — close after the reply (the reply already said connection: close).
+      this.#discardBody = true;
+    }
+    this.exchangeDone();
+  }
+
+  // ---------------------------------------------------------------- Downstream
+
+  #headPrefix(status: number): string {
+    return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Unknown'}\r\n`;
+  }
+
+  sendHead(status: number, lnames: readonly string[], values: readonly string[], contentLength: number,
+    rawChunked: boolean, body: Buffer, complete: boolean, info: StreamInfo): void {
+    let h = this.#headPrefix(status);
+    for (let i = 0; i < lnames.length; i++) h += `${lnames[i]}: ${values[i]}\r\n`;
+    const noBody = info.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+    if (contentLength >= 0) {
+      if (status !== 204 && !(status >= 100 && status < 200)) h += `content-length: ${contentLength}\r\n`;
+    } else if (rawChunked) {
+      if (this.protocol === 'HTTP/1.1') h += 'transfer-encoding: chunked\r\n';
+      else this.#respClose = true;
+    } else if (!noBody) {
+      if (this.protocol === 'HTTP/1.1') { h += 'transfer-encoding: chunked\r\n'; this.#respEncode = true; }
+      else this.#respClose = true;
+    }
+    if (this.#respClose) this.#keepAlive = false;
+    if (!this.#keepAlive || this.#bodyMode !== BODY_NONE && complete) {
+      if (this.#bodyMode !== BODY_NONE) this.#keepAlive = false;
+      h += 'connection: close\r\n';
+    } else if (this.protocol === 'HTTP/1.0') h += 'connection: keep-alive\r\n';
+    h += '\r\n';
+    info.responseWireBytes += h.length;
+    const s = this.socket;
+    if (noBody || body.length === 0) {
+      s.write(h, 'latin1');
+    } else {
+      s.cork();
+      s.write(h, 'latin1');
+      this.#writeBody(body, info);
+      s.uncork();
+    }
+    if (complete) this.sendEnd(info);
+  }
+
+  #writeBody(chunk: Buffer, info: StreamInfo): boolean {
+    info.responseWireBytes += chunk.length;
+    if (!this.#respEncode) {
+      info.bytesSent += chunk.length;
+      return this.socket.write(chunk);
+    }
+    info.bytesSent += chunk.length;
+    this.socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+    this.socket.write(chunk);
+    return this.socket.write('\r\n', 'latin1');
+  }
+
+  sendData(chunk: Buffer, info: StreamInfo): boolean {
+    if (this.#closed) return true;
+    if (chunk.length === 0) return true;
+    return this.#writeBody(chunk, info);
+  }
+
+  sendEnd(_info: StreamInfo): void {
+    if (this.#respEncode) { this.socket.write('0\r\n\r\n', 'latin1'); this.#respEncode = false; }
+  }
+
+  sendLocal(status: number, lnames: readonly string[], values: readonly string[], body: Buffer, info: StreamInfo): void {
+    if (this.#closed) return;
+    if (this.#bodyMode !== BODY_NONE || this.lr.draining) this.#keepAlive = false;
+    let h = this.#headPrefix(status);
+    for (let i = 0; i < lnames.length; i++) h += `${lnames[i]}: ${values[i]}\r\n`;
+    h += `content-length: ${body.length}\r\ndate: ${httpDate()}\r\nserver: portico\r\n`;
+    if (!this.#keepAlive) h += 'connection: close\r\n';
+    h += '\r\n';
+    info.responseWireBytes += h.length + body.length;
+    const s = this.socket;
+    if (body.length === 0 || info.method === 'HEAD') s.write(h, 'latin1');
+    else { s.cork(); s.write(h, 'latin1'); s.write(body); s.uncork(); }
+  }
+
+  pauseRequest(): void { this.socket.pause(); }
+  resumeRequest(): void { if (this.#pending === null || this.#pending.length <= MAX_PIPELINED) this.socket.resume(); }
+
+  abort(): void {
+    this.#keepAlive = false;
+    this.socket.destroy();
+  }
+
+  exchangeDone(): void {
+    this.#ex = null;
+    if (this.#bodyMode !== BODY_NONE && this.#discardBody) {
+      this.#active = false;
+      this.socket.end();
+      return;
+    }
+    this.#active = false;
+    if (!this.#keepAlive || this.#peerEnded) {
+      this.socket.end();
+      return;
+    }
+    if (this.lr.draining) { this.socket.end(); return; }
+    if (!this.#processing && this.#pending !== null) {
+      const p = this.#pending;
+      this.#pending = null;
+      this.#process(p, 0);
+    } else if (!this.#processing) {
+      this.socket.resume();
+    }
+  }
+
+  /** Drain: close now when idle, else after the current response (connection: close). */
+  drain(): void {
+    if (!this.#active) this.socket.end();
+    else this.#keepAlive = false;
+  }
+}
+
+function stripConnectionTokens(head: RequestHead): readonly string[] {
+  const t = head.connectionTokens;
+  if (t.length === 0) return head.lnames;
+  // Names listed in Connection are hop-by-hop (RFC 9110 §7.6.1): blank them out.
+  return head.lnames.map((n) => (t.includes(n) ? 'connection' : n));
+}
+
+function startsWith(d: Buffer, p: Buffer): boolean {
+  const n = Math.min(d.length, p.length);
+  for (let i = 0; i < n; i++) if (d[i] !== p[i]) return false;
+  return true;
+}
+
+/** `::ffff:127.0.0.1` → `127.0.0.1`. */
+export function normalizeIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}
+
+export function fmtAddr(ip: string | undefined, port: number | undefined): string {
+  if (!ip) return '';
+  const a = normalizeIp(ip);
+  return a.includes(':') ? `[${a}]:${port}` : `${a}:${port}`;
+}

@@ -1,0 +1,184 @@
+/**
+ * HTTP/2 front end (cleartext prior knowledge; TLS+ALPN in the TLS release) on node:http2.
+ * Each stream becomes a RequestView + Exchange exactly like an HTTP/1.1 request.
+ */
+import http2 from 'node:http2';
+import { StreamInfo } from '../../observability/stream-info.js';
+import { hostWithoutPort, type RequestView } from '../router/request-view.js';
+import { ChunkDecoder } from './chunk-decoder.js';
+import { Detail, Flag } from './details.js';
+import type { Downstream } from './downstream.js';
+import { dispatchLocalAction, type ListenerRuntime } from './dispatch.js';
+import { BODY_LENGTH, BODY_NONE, BODY_STREAM, Exchange } from './exchange.js';
+import { fmtAddr, normalizeIp } from './h1-server.js';
+import { httpDate, localReply, textReply } from './local-reply.js';
+import { normalizePath } from './path.js';
+
+/** Connection-specific headers that must not appear in HTTP/2 (RFC 9113 §8.2.2). */
+const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+
+class H2View implements RequestView {
+  method = '';
+  path = '';
+  query = '';
+  authority = '';
+  host = '';
+  scheme = 'http';
+  port = 0;
+  lnames: string[] = [];
+  values: string[] = [];
+  parsedQuery: Map<string, string> | undefined = undefined;
+}
+
+class H2Downstream implements Downstream {
+  readonly protocol = 'HTTP/2';
+  readonly stream: http2.ServerHttp2Stream;
+  ex: Exchange | null = null;
+  #decoder: ChunkDecoder | null = null;
+
+  constructor(stream: http2.ServerHttp2Stream) {
+    this.stream = stream;
+  }
+
+  sendHead(status: number, lnames: readonly string[], values: readonly string[], contentLength: number,
+    rawChunked: boolean, body: Buffer, complete: boolean, info: StreamInfo): void {
+    const s = this.stream;
+    if (s.destroyed || s.closed) return;
+    const h: http2.OutgoingHttpHeaders = { ':status': status };
+    for (let i = 0; i < lnames.length; i++) {
+      const n = lnames[i]!;
+      if (H2_FORBIDDEN.has(n)) continue;
+      const prev = h[n];
+      if (prev === undefined) h[n] = values[i]!;
+      else if (Array.isArray(prev)) prev.push(values[i]!);
+      else h[n] = [String(prev), values[i]!];
+    }
+    if (contentLength >= 0 && status !== 204 && status !== 304) h['content-length'] = String(contentLength);
+    if (rawChunked) this.#decoder = new ChunkDecoder();
+    const noBody = info.method === 'HEAD' || status === 204 || status === 304;
+    const endNow = complete && (body.length === 0 || noBody);
+    try { s.respond(h, { endStream: endNow }); } catch { return; }
+    if (!endNow) {
+      if (body.length) this.sendData(body, info);
+      if (complete) this.sendEnd(info);
+    }
+  }
+
+  sendData(chunk: Buffer, info: StreamInfo): boolean {
+    const s = this.stream;
+    if (s.destroyed || s.closed) return true;
+    if (this.#decoder !== null) {
+      let ok = true;
+      for (const p of this.#decoder.decode(chunk)) { info.bytesSent += p.length; ok = s.write(p); }
+      return ok;
+    }
+    info.bytesSent += chunk.length;
+    return s.write(chunk);
+  }
+
+  sendEnd(_info: StreamInfo): void {
+    const s = this.stream;
+    if (!s.destroyed && !s.closed && !s.writableEnded) s.end();
+  }
+
+  sendLocal(status: number, lnames: readonly string[], values: readonly string[], body: Buffer, info: StreamInfo): void {
+    const s = this.stream;
+    if (s.destroyed || s.closed) return;
+    const h: http2.OutgoingHttpHeaders = { ':status': status, 'content-length': String(body.length), date: httpDate(), server: 'portico' };
+    for (let i = 0; i < lnames.length; i++) h[lnames[i]!] = values[i]!;
+    try {
+      if (body.length && info.method !== 'HEAD') { s.respond(h); s.end(body); }
+      else s.respond(h, { endStream: true });
+    } catch { /* stream already gone */ }
+  }
+
+  pauseRequest(): void { this.stream.pause(); }
+  resumeRequest(): void { this.stream.resume(); }
+  abort(): void { if (!this.stream.destroyed) this.stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR); }
+  exchangeDone(): void { this.ex = null; }
+}
+
+/** Create the HTTP/2 server for one listener; connections arrive through h2Handoff. */
+export function createH2Server(lr: ListenerRuntime): http2.Http2Server {
+  const server = http2.createServer({ maxSessionMemory: 64, settings: { maxConcurrentStreams: 1000 } });
+  server.on('stream', (stream, headers) => onStream(lr, stream, headers));
+  server.on('sessionError', () => {});
+  server.on('session', (session) => {
+    session.on('error', () => {});
+    lr.connections.add(wrapSession(lr, session));
+  });
+  return server;
+}
+
+function wrapSession(lr: ListenerRuntime, session: http2.ServerHttp2Session): { drain(): void } {
+  const handle = {
+    drain(): void {
+      // GOAWAY lets in-flight streams finish and tells the client to reconnect elsewhere.
+      try { session.goaway(http2.constants.NGHTTP2_NO_ERROR); } catch { /* closed */ }
+      setTimeout(() => { if (!session.closed) session.close(); }, 50).unref();
+    },
+  };
+  session.once('close', () => lr.connections.delete(handle));
+  return handle;
+}
+
+function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+  stream.on('error', () => {});
+  const sock = stream.session?.socket;
+  const info = new StreamInfo();
+  info.startMs = Date.now();
+  info.startHr = performance.now();
+  info.protocol = 'HTTP/2';
+  info.listenerPort = lr.port;
+  info.downstreamLocalAddress = fmtAddr(sock?.localAddress, sock?.localPort);
+  info.downstreamRemoteAddress = fmtAddr(sock?.remoteAddress, sock?.remotePort);
+  const ds = new H2Downstream(stream);
+  const v = new H2View();
+  v.method = String(headers[':method'] ?? 'GET');
+  const target = String(headers[':path'] ?? '/');
+  v.authority = String(headers[':authority'] ?? headers.host ?? '');
+  v.host = hostWithoutPort(v.authority);
+  v.scheme = lr.scheme(undefined);
+  v.port = lr.port;
+  info.method = v.method;
+  info.originalPath = target;
+  info.authority = v.authority;
+  info.scheme = v.scheme;
+  let hasLength = false;
+  for (const k of Object.keys(headers)) {
+    if (k.charCodeAt(0) === 58 || H2_FORBIDDEN.has(k)) continue;
+    const val = headers[k];
+    if (val === undefined) continue;
+    if (k === 'content-length') hasLength = true;
+    if (Array.isArray(val)) for (const x of val) { v.lnames.push(k); v.values.push(x); }
+    else { v.lnames.push(k); v.values.push(String(val)); }
+  }
+  info.reqNames = v.lnames;
+  info.reqValues = v.values;
+  const q = target.indexOf('?');
+  v.query = q === -1 ? '' : target.slice(q + 1);
+  const path = normalizePath(q === -1 ? target : target.slice(0, q));
+  if (path === null) {
+    info.addFlag(Flag.DownstreamProtocolError);
+    info.detail = Detail.pathNormalizationFailed;
+    const r = textReply('Bad Request');
+    localReply(ds, 400, r.lnames, r.values, r.body, info);
+    info.endHr = performance.now();
+    lr.sink.onStreamDone(info);
+    return;
+  }
+  v.path = path;
+  const action = dispatchLocalAction(lr, ds, v, info);
+  if (action === undefined) return;
+  const ended = stream.readableEnded || (stream as unknown as { endAfterHeaders?: boolean }).endAfterHeaders === true;
+  const framing = ended ? BODY_NONE : hasLength ? BODY_LENGTH : BODY_STREAM;
+  const ex = new Exchange(ds, v, info, action, { peerIp: normalizeIp(sock?.remoteAddress ?? ''), listenerPort: lr.port }, lr.sink, framing, ended);
+  ds.ex = ex;
+  stream.on('close', () => { if (ds.ex !== null) ex.onDownstreamAbort(); });
+  stream.on('drain', () => ex.onDownstreamDrain());
+  ex.start();
+  if (!ended) {
+    stream.on('data', (d: Buffer) => ex.onRequestData(d));
+    stream.on('end', () => ex.onRequestEnd());
+  }
+}

@@ -1,0 +1,330 @@
+/**
+ * HTTP/1.1 upstream connections over raw sockets, pooled per endpoint (LIFO idle list).
+ * One exchange at a time per connection; a connection is reused only after a cleanly
+ * delimited response AND a fully sent request (perf-notes "Upstream socket reuse").
+ */
+import net from 'node:net';
+import { ChunkedScanner } from '../http/chunked.js';
+import { createResponseHead, DEFAULT_LIMITS, parseResponseHead, type ResponseHead } from '../http/parser.js';
+import type { UpstreamFailure } from '../http/details.js';
+
+/** Receives the events of one upstream exchange. Implemented by the proxy's Exchange. */
+export interface UpstreamHandler {
+  /** True for HEAD requests: the response has no body whatever its headers say. */
+  readonly headRequest: boolean;
+  /**
+   * Response head arrived. `body` holds the first body bytes that came with it (may be
+   * empty); `complete` is true when that already ends the response.
+   */
+  onResponseHead(res: ResponseHead, body: Buffer, complete: boolean, conn: H1Conn): void;
+  onResponseData(chunk: Buffer): void;
+  onResponseEnd(): void;
+  /** Failure; `started` = response head already delivered. */
+  onUpstreamError(kind: UpstreamFailure, started: boolean, reason: string): void;
+  /** Protocol switched (101): the raw socket now belongs to the handler. */
+  onUpgrade?(res: ResponseHead, socket: net.Socket, rest: Buffer): void;
+}
+
+const S_IDLE = 0;
+const S_HEAD = 1;
+const S_LENGTH = 2;
+const S_CHUNKED = 3;
+const S_CLOSE = 4;
+const S_DONE = 5;
+
+const EMPTY: Buffer = Buffer.alloc(0);
+
+/** One upstream HTTP/1.1 connection. */
+export class H1Conn {
+  readonly socket: net.Socket;
+  readonly pool: H1Pool;
+  handler: UpstreamHandler | null = null;
+  state = S_IDLE;
+  connected = false;
+  /** True once this connection has carried a complete exchange (reused socket). */
+  reused = false;
+  requests = 0;
+  /** Request fully written (body included). */
+  requestDone = false;
+  /** Any response byte received for the current exchange. */
+  gotBytes = false;
+  closed = false;
+  #pending: Buffer | null = null;
+  #remaining = 0;
+  #keepAlive = true;
+  readonly #res: ResponseHead = createResponseHead();
+  readonly #scanner = new ChunkedScanner();
+
+  constructor(pool: H1Pool) {
+    this.pool = pool;
+    const s = net.connect({ host: pool.address, port: pool.port, noDelay: true });
+    this.socket = s;
+    s.setTimeout(pool.connectTimeoutMs);
+    s.on('connect', () => {
+      this.connected = true;
+      s.setTimeout(pool.idleTimeoutMs);
+      this.pool.onConnected(this);
+    });
+    s.on('data', (d: Buffer) => this.#onData(d));
+    s.on('end', () => this.#onClose());
+    s.on('close', () => this.#onClose());
+    s.on('error', (e: NodeJS.ErrnoException) => this.#onError(e));
+    s.on('timeout', () => {
+      if (!this.connected) this.#fail('connect', 'connect timeout');
+      else if (this.handler === null) this.destroy();
+      // An in-use connection idle for idleTimeoutMs: treat like a reset.
+      else this.#fail(this.gotBytes ? 'termination' : 'reset', 'idle timeout');
+    });
+    s.on('drain', () => this.pool.onDrain?.(this));
+  }
+
+  /** Start an exchange: write the request head (and initial body bytes) in one write. */
+  start(handler: UpstreamHandler, head: string, body: Buffer | null, requestDone: boolean): void {
+    this.handler = handler;
+    this.state = S_HEAD;
+    this.requestDone = requestDone;
+    this.gotBytes = false;
+    this.requests++;
+    if (body !== null && body.length > 0) {
+      this.socket.cork();
+      this.socket.write(head, 'latin1');
+      this.socket.write(body);
+      this.socket.uncork();
+    } else {
+      this.socket.write(head, 'latin1');
+    }
+  }
+
+  /** Write request body bytes; false = upstream is pushing back (wait for 'drain'). */
+  writeBody(chunk: Buffer): boolean {
+    return this.socket.write(chunk);
+  }
+
+  endRequest(): void {
+    this.requestDone = true;
+    if (this.state === S_DONE) this.#release();
+  }
+
+  pause(): void { this.socket.pause(); }
+  resume(): void { this.socket.resume(); }
+
+  /** Abort the exchange and close the socket (client went away, timeout...). */
+  destroy(): void {
+    this.handler = null;
+    if (!this.closed) {
+      this.closed = true;
+      this.pool.onClosed(this);
+      this.socket.destroy();
+    }
+  }
+
+  #onData(d: Buffer): void {
+    const h = this.handler;
+    if (h === null) { this.destroy(); return; } // bytes on an idle connection: discard it
+    this.gotBytes = true;
+    if (this.state === S_HEAD) this.#onHeadData(h, d);
+    else this.#onBody(h, d, 0);
+  }
+
+  #onHeadData(h: UpstreamHandler, d: Buffer): void {
+    let data = this.#pending === null ? d : Buffer.concat([this.#pending, d]);
+    for (;;) {
+      const res = this.#res;
+      const n = parseResponseHead(data, 0, data.length, res, DEFAULT_LIMITS);
+      if (n === 0) { this.#pending = data; return; }
+      this.#pending = null;
+      if (n < 0) { this.#fail('protocol', res.error); return; }
+      const status = res.status;
+      if (status === 101) {
+        const sock = this.socket;
+        this.handler = null;
+        this.closed = true;
+        this.pool.onClosed(this);
+        sock.removeAllListeners('data');
+        sock.removeAllListeners('timeout');
+        sock.setTimeout(0);
+        if (h.onUpgrade) h.onUpgrade(res, sock, data.subarray(n));
+        else sock.destroy();
+        return;
+      }
+      if (status >= 100 && status < 200) { // interim: skip (RFC 9110 §15.2)
+        data = data.subarray(n);
+        if (data.length === 0) return;
+        continue;
+      }
+      this.#keepAlive = res.keepAlive;
+      let body: Buffer = EMPTY;
+      let complete = false;
+      const rest = data.subarray(n);
+      if (h.headRequest || status === 204 || status === 304) {
+        complete = true;
+        if (rest.length) this.#keepAlive = false;
+      } else if (res.chunked) {
+        this.state = S_CHUNKED;
+        this.#scanner.reset();
+        if (rest.length) {
+          const used = this.#scanner.scan(rest, 0, rest.length);
+          if (this.#scanner.error) { this.#fail('protocol', this.#scanner.error); return; }
+          body = rest.subarray(0, used);
+          complete = this.#scanner.done;
+          if (complete && used < rest.length) this.#keepAlive = false;
+        }
+      } else if (res.contentLength >= 0) {
+        this.state = S_LENGTH;
+        const take = Math.min(res.contentLength, rest.length);
+        body = rest.subarray(0, take);
+        this.#remaining = res.contentLength - take;
+        complete = this.#remaining === 0;
+        if (rest.length > take) this.#keepAlive = false;
+      } else {
+        this.state = S_CLOSE;
+        this.#keepAlive = false;
+        body = rest;
+      }
+      if (complete) this.state = S_DONE;
+      h.onResponseHead(res, body, complete, this);
+      if (complete && this.handler === h) this.#complete(h);
+      return;
+    }
+  }
+
+  #onBody(h: UpstreamHandler, d: Buffer, start: number): void {
+    switch (this.state) {
+      case S_LENGTH: {
+        const avail = d.length - start;
+        const take = this.#remaining < avail ? this.#remaining : avail;
+        this.#remaining -= take;
+        if (take > 0) h.onResponseData(start === 0 && take === d.length ? d : d.subarray(start, start + take));
+        if (this.#remaining === 0 && this.handler === h) {
+          if (take < avail) this.#keepAlive = false;
+          this.state = S_DONE;
+          this.#complete(h);
+        }
+        return;
+      }
+      case S_CHUNKED: {
+        const used = this.#scanner.scan(d, start, d.length);
+        if (this.#scanner.error) { this.#fail('protocol', this.#scanner.error); return; }
+        if (used > 0) h.onResponseData(start === 0 && used === d.length ? d : d.subarray(start, start + used));
+        if (this.#scanner.done && this.handler === h) {
+          if (start + used < d.length) this.#keepAlive = false;
+          this.state = S_DONE;
+          this.#complete(h);
+        }
+        return;
+      }
+      case S_CLOSE:
+        h.onResponseData(start === 0 ? d : d.subarray(start));
+        return;
+      default:
+        // Data after a complete response: the upstream broke framing; never reuse.
+        this.#keepAlive = false;
+    }
+  }
+
+  #complete(h: UpstreamHandler): void {
+    h.onResponseEnd();
+    if (this.requestDone) this.#release();
+  }
+
+  /** Back to the pool when reusable, else close. */
+  #release(): void {
+    if (this.handler === null && this.state !== S_DONE) return;
+    this.handler = null;
+    if (!this.#keepAlive || this.closed || this.pool.closed ||
+        (this.pool.maxRequestsPerConnection > 0 && this.requests >= this.pool.maxRequestsPerConnection)) {
+      this.destroy();
+      return;
+    }
+    this.state = S_IDLE;
+    this.reused = true;
+    this.pool.release(this);
+  }
+
+  #onClose(): void {
+    if (this.closed) return;
+    const h = this.handler;
+    if (h !== null && this.state === S_CLOSE) {
+      // Read-until-close framing: EOF ends the body.
+      this.state = S_DONE;
+      this.closed = true;
+      this.handler = null;
+      this.pool.onClosed(this);
+      h.onResponseEnd();
+      this.socket.destroy();
+      return;
+    }
+    if (h !== null && this.state !== S_DONE) {
+      this.#fail(this.connected ? 'termination' : 'connect', 'connection closed');
+      return;
+    }
+    this.destroy();
+  }
+
+  #onError(e: NodeJS.ErrnoException): void {
+    if (this.closed) return;
+    if (!this.connected) this.#fail('connect', e.code ?? e.message);
+    else this.#fail(e.code === 'ECONNRESET' ? (this.gotBytes ? 'termination' : 'reset') : 'termination', e.code ?? e.message);
+  }
+
+  #fail(kind: UpstreamFailure, reason: string): void {
+    const h = this.handler;
+    const started = this.state !== S_HEAD && this.state !== S_IDLE;
+    this.destroy();
+    if (h !== null) h.onUpstreamError(kind, started, reason);
+  }
+}
+
+/** Pool of HTTP/1.1 connections to one endpoint address:port. Survives config swaps. */
+export class H1Pool {
+  readonly address: string;
+  readonly port: number;
+  connectTimeoutMs = 10_000;
+  idleTimeoutMs = 3_600_000;
+  maxRequestsPerConnection = 0;
+  closed = false;
+  /** Connections open (idle + busy + connecting). */
+  total = 0;
+  /** Connections opened since start, and connect failures (metrics). */
+  opened = 0;
+  readonly #idle: H1Conn[] = [];
+  onDrain?: (c: H1Conn) => void;
+
+  constructor(address: string, port: number) {
+    this.address = address;
+    this.port = port;
+  }
+
+  /** An idle connection (most recently used first) or a new one (connecting). */
+  acquire(): H1Conn {
+    const idle = this.#idle;
+    while (idle.length > 0) {
+      const c = idle.pop()!;
+      if (!c.closed && !c.socket.destroyed) return c;
+    }
+    this.total++;
+    this.opened++;
+    return new H1Conn(this);
+  }
+
+  get idleCount(): number { return this.#idle.length; }
+
+  release(c: H1Conn): void {
+    if (this.closed) { c.destroy(); return; }
+    this.#idle.push(c);
+  }
+
+  onConnected(_c: H1Conn): void { /* metrics hook */ }
+
+  onClosed(c: H1Conn): void {
+    this.total--;
+    const i = this.#idle.indexOf(c);
+    if (i !== -1) this.#idle.splice(i, 1);
+  }
+
+  /** Close idle connections now; busy ones close when their exchange ends. */
+  close(): void {
+    this.closed = true;
+    for (const c of this.#idle.splice(0)) c.destroy();
+  }
+}
