@@ -27,8 +27,14 @@ export function identityFrom(v: Record<string, unknown>): WorkloadIdentity {
   };
 }
 
+/** Programmatic extras (tests, quickstart): where the access log goes, quiet operational log. */
+export interface StartExtras {
+  readonly accessLogOut?: NodeJS.WritableStream;
+  readonly quiet?: boolean;
+}
+
 /** Start everything; used by the CLI and by tests (in-process). */
-export async function startGateway(v: Record<string, unknown>): Promise<RunHandle> {
+export async function startGateway(v: Record<string, unknown>, extras: StartExtras = {}): Promise<RunHandle> {
   const paths = (v.config as string[] | undefined) ?? [];
   if (paths.length === 0) throw new UsageError('Missing --config PATH');
   const identity = identityFrom(v);
@@ -39,12 +45,13 @@ export async function startGateway(v: Record<string, unknown>): Promise<RunHandl
     if (d === undefined) throw new UsageError(`Invalid value "${String(v['drain-timeout'])}" for --drain-timeout: expected a duration like 5s or 500ms`);
     drainTimeoutMs = d;
   }
-  const log = createLogger();
-  const access = new AccessLog({ enabled: v['no-access-log'] !== true });
+  const log = createLogger(process.stderr, extras.quiet === true);
+  const access = new AccessLog({ enabled: v['no-access-log'] !== true, ...(extras.accessLogOut ? { out: extras.accessLogOut } : {}) });
   const gateway = new Gateway({ identity, sink: access, log, drainTimeoutMs });
+  const onReload = v['__onReload'] as ((o: unknown) => void) | undefined;
   const source = new FileSource(paths, {
     debounceMs: 100,
-    onUpdate: (r) => { void gateway.apply(r.resources, r.diagnostics); },
+    onUpdate: (r) => { void gateway.apply(r.resources, r.diagnostics).then((o) => onReload?.(o)); },
     onError: (e) => log.error(`Cannot reload configuration: ${(e as Error).message}`),
   });
   const first = await source.start();

@@ -4,7 +4,7 @@
  */
 import type { Diagnostic } from '../../src/errors/diagnostic.js';
 import { keyString } from '../../src/errors/diagnostic.js';
-import type { ClusterIR, EndpointIR, ListenerIR, MatchIR, RouteIR, StringMatchIR } from '../../src/config/ir/types.js';
+import type { BackendIR, ClusterIR, EndpointIR, ListenerIR, MatchIR, RouteIR, StringMatchIR } from '../../src/config/ir/types.js';
 import { CLUSTER_DEFAULTS } from '../../src/config/ir/types.js';
 import type { LoadedResource, WorkloadIdentity } from '../../src/config/resources/types.js';
 import type {
@@ -110,7 +110,7 @@ export interface ProbeRequest {
 }
 
 export type ProbeResult =
-  | { readonly status: 404; readonly reason: 'no_listener' | 'no_server' | 'no_vhost' | 'no_route' }
+  | { readonly status: 404; readonly reason: 'no_listener' | 'no_server' | 'no_vhost' | 'no_route'; readonly route?: undefined; readonly cluster?: undefined }
   | { readonly status: number; readonly route: RouteIR; readonly server: string; readonly vhost: string; readonly cluster?: string; readonly detail?: string };
 
 /** Pattern covers host (exact, `*.suffix` = one or more labels, `*`). */
@@ -220,4 +220,10 @@ export function httpRoute(name: string, spec: Record<string, unknown>, opts: { n
 /** A rule forwarding `matches` to Service `svc` port 8080. */
 export function rule(matches: unknown[] | undefined, svc = 'v1', extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { ...(matches ? { matches } : {}), backendRefs: [{ name: svc, port: 8080 }], ...extra };
+}
+
+/** Backends of a forward route (throws on other actions). */
+export function backendsOf(route: RouteIR): readonly BackendIR[] {
+  if (route.action.type !== 'forward') throw new TypeError(`Route "${route.id}" does not forward`);
+  return route.action.backends;
 }

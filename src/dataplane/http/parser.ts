@@ -242,8 +242,11 @@ function scanFields(buf: Buffer, i: number, lim: number, lax: boolean, maxHeader
       upper = 2;
       ns = -1;
     } else {
+      // Loops stop on any byte outside their class, CR included, so they need no bound check
+      // (past the buffer the lookup yields undefined, which also stops them); the position is
+      // checked against `lim` afterwards.
       let t = 0;
-      while (i < lim && (t = TOKEN[buf[i]!]!) !== 0) { upper |= t; i++; }
+      while ((t = TOKEN[buf[i]!]!) > 0) { upper |= t; i++; }
       if (i >= lim) return 0;
       ne = i;
       c = buf[i]!;
@@ -254,9 +257,9 @@ function scanFields(buf: Buffer, i: number, lim: number, lax: boolean, maxHeader
       if (c !== COLON || ne === ns) return c === LF ? ERR_BARE_LF : ERR_INVALID_HEADER_NAME;
       i++;
     }
-    while (i < lim && ((c = buf[i]!) === SP || c === HT)) i++;
+    while ((c = buf[i]!) === SP || c === HT) i++;
     const vs = i;
-    while (i < lim && valueClass[buf[i]!] === 1) i++;
+    while (valueClass[buf[i]!] === 1) i++;
     if (i + 1 >= lim) return 0;
     c = buf[i]!;
     // RFC 9110 §5.5: CR, LF and NUL in a value are fatal (requests also refuse other CTLs).

@@ -108,8 +108,9 @@ function buildRoute(
   timing: { timeoutMs?: number; retry: RetryIR },
 ): RouteIR {
   const id = `httproute/${route.key.namespace}/${route.key.name}/rule/${ri}/match/${m.index}`;
-  const base = { name: id, id, match: m.match, source: route.key, sourcePath: m.path };
-  if (invalid) return { ...base, action };
+  const base = { name: id, id, match: m.match };
+  const origin = { source: route.key, sourcePath: m.path };
+  if (invalid) return { ...base, action, ...origin };
   const matchPath = m.match.path ?? ROOT_PREFIX;
   const headers = {
     ...(filters.requestHeaders ? { requestHeaders: filters.requestHeaders } : {}),
@@ -130,6 +131,7 @@ function buildRoute(
         statusCode: r.statusCode,
       },
       ...headers,
+      ...origin,
     };
   }
   const rw = filters.rewrite;
@@ -143,6 +145,7 @@ function buildRoute(
     ...(timing.timeoutMs !== undefined ? { timeoutMs: timing.timeoutMs } : {}),
     retry: timing.retry,
     ...(filters.mirrors.length ? { mirrors: filters.mirrors } : {}),
+    ...origin,
   };
 }
 

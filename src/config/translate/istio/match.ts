@@ -11,8 +11,8 @@
  * `name` do not affect matching.
  */
 import type { HeaderMatchIR, MatchIR, PathMatchIR, QueryMatchIR, StringMatchIR } from '../../ir/types.js';
+import { re2Error } from '../../resources/re2.js';
 import { at, isObj, type Loc, type Reporter } from './diag.js';
-import { checkRe2 } from './regex.js';
 import type { Sourced } from './sourced.js';
 
 /** Header keys Istio ignores in `headers` (they have their own match fields). */
@@ -152,7 +152,7 @@ export function parseStringMatch(v: unknown, loc: Loc, rep: Reporter): Parsed<St
     return { ok: false };
   }
   if (kind === 'regex') {
-    const problem = checkRe2(value);
+    const problem = re2Error(value);
     if (problem !== undefined) {
       rep.report('ISTIO_REGEX_INVALID', 'error', at(loc, 'regex'), `Dropping match block: regex "${value}" is not valid RE2: ${problem}`);
       return { ok: false };

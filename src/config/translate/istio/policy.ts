@@ -13,8 +13,8 @@
  */
 import { parseDuration } from '../../resources/duration.js';
 import { DEFAULT_RETRY, type MatchIR, type PathRewriteIR, type RetryIR, type RewriteIR } from '../../ir/types.js';
+import { re2Error } from '../../resources/re2.js';
 import { at, intIn, isObj, str, type Loc, type Reporter } from './diag.js';
-import { checkRe2 } from './regex.js';
 import type { Sourced } from './sourced.js';
 
 type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false };
@@ -33,7 +33,7 @@ export function translateRewrite(route: Sourced, match: MatchIR, headerAuthority
     if (isObj(regex)) {
       const pattern = str(regex['match']);
       const substitution = str(regex['rewrite']) ?? '';
-      const problem = pattern === undefined ? 'match is required' : checkRe2(pattern);
+      const problem = pattern === undefined ? 'match is required' : re2Error(pattern);
       if (problem !== undefined) {
         rep.report('ISTIO_REGEX_INVALID', 'error', at(at(loc, 'uriRegexRewrite'), 'match'), `Dropping route: uriRegexRewrite.match is not valid RE2: ${problem}`);
         return { ok: false };

@@ -81,20 +81,21 @@ export function buildRoutes(routes: readonly ExpandedRoute[], port: number, gate
       const isForward = plan.action.type === 'forward';
       const rewrite = isForward ? translateRewrite(r.route, match, plan.headerAuthority, rep) : { ok: true as const, value: undefined };
       if (!rewrite.ok) continue;
-      const route: { -readonly [K in keyof RouteIR]: RouteIR[K] } = {
+      // Keys in RouteIR declaration order, so dumps and goldens read naturally.
+      const route: RouteIR = {
         name: routeName(r.name, block.name),
         id: block.id,
         match,
         action: plan.action,
+        ...(rewrite.value ? { rewrite: rewrite.value } : {}),
+        ...(plan.requestHeaders ? { requestHeaders: plan.requestHeaders } : {}),
+        ...(plan.responseHeaders ? { responseHeaders: plan.responseHeaders } : {}),
+        ...(plan.timeoutMs !== undefined ? { timeoutMs: plan.timeoutMs } : {}),
+        ...(plan.retry ? { retry: plan.retry } : {}),
+        ...(plan.mirrors.length > 0 ? { mirrors: plan.mirrors } : {}),
         source: r.loc.resource,
         sourcePath: block.path,
       };
-      if (rewrite.value) route.rewrite = rewrite.value;
-      if (plan.requestHeaders) route.requestHeaders = plan.requestHeaders;
-      if (plan.responseHeaders) route.responseHeaders = plan.responseHeaders;
-      if (plan.timeoutMs !== undefined) route.timeoutMs = plan.timeoutMs;
-      if (plan.retry) route.retry = plan.retry;
-      if (plan.mirrors.length > 0) route.mirrors = plan.mirrors;
       out.push(route);
       if (isCatchAll(match)) catchAll = { route: r, path: block.path };
     }
