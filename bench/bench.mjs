@@ -21,18 +21,23 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const env = process.env;
 
+// Bad knobs: nothing has been started yet, so just say so and exit 2.
+function usage(msg) {
+  process.stderr.write(`bench: ${msg}\n`);
+  process.exit(2);
+}
 function numEnv(name, dflt) {
   const raw = env[name];
   if (raw === undefined || raw === '') return dflt;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) fatal(`${name}=${raw}: expected a non-negative number`);
+  if (!Number.isFinite(n) || n < 0) usage(`${name}=${raw}: expected a non-negative number`);
   return n;
 }
 function listEnv(name, all) {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '' || raw.trim() === 'all') return all.slice();
   const want = raw.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const w of want) if (!all.includes(w)) fatal(`${name}: unknown "${w}"; known: ${all.join(', ')}`);
+  for (const w of want) if (!all.includes(w)) usage(`${name}: unknown "${w}"; known: ${all.join(', ')}`);
   return want;
 }
 
@@ -123,6 +128,18 @@ function rssBytes(pids) {
   }
   return t;
 }
+// Busy CPU ticks of the whole machine (all CPUs), from the first line of /proc/stat.
+function machineBusyTicks() {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+  return f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] || 0); // user nice system irq softirq steal
+}
+// Cores busy over `ms` while our servers idle: other tenants of the machine.
+async function backgroundCores(ms) {
+  const a = machineBusyTicks();
+  const h = process.hrtime.bigint();
+  await sleep(ms);
+  return (machineBusyTicks() - a) / HZ / (Number(process.hrtime.bigint() - h) / 1e9);
+}
 function isAlive(pid) {
   try { return statFields(pid)[0] !== 'Z'; } catch { return false; }
 }
@@ -146,8 +163,10 @@ function startServer(name, cmd, args, { cpu, extraEnv = {}, cwd = TMP, stdoutToN
   fs.closeSync(errFd);
   if (outFd !== errFd) fs.closeSync(outFd);
   const rec = { name, child, pid: child.pid, exited: false, exit: undefined, logFile };
-  child.on('error', (e) => { rec.exited = true; rec.exit = e.message; });
-  child.on('exit', (code, sig) => { rec.exited = true; rec.exit = code ?? sig; });
+  rec.gone = new Promise((resolve) => {
+    child.on('error', (e) => { rec.exited = true; rec.exit = e.message; resolve(); });
+    child.on('exit', (code, sig) => { rec.exited = true; rec.exit = code ?? sig; resolve(); });
+  });
   servers.push(rec);
   return rec;
 }
@@ -159,6 +178,7 @@ async function stopServer(rec, table = childrenTable()) {
   const deadline = Date.now() + 3000;
   while (Date.now() < deadline && pids.some(isAlive)) await sleep(50);
   for (const p of pids) if (isAlive(p)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  await Promise.race([rec.gone, sleep(1000)]); // reaped by us, not left as a zombie
 }
 
 let stopping = null;
@@ -176,11 +196,13 @@ process.on('exit', () => {
   if (loadChild && loadChild.exitCode === null) { try { loadChild.kill('SIGKILL'); } catch { /* gone */ } }
 });
 
-function tailLog(rec, lines = 6) {
-  try {
-    const t = fs.readFileSync(rec.logFile, 'utf8').trim().split('\n').slice(-lines).join(' ⏎ ');
-    return t.length > 600 ? `…${t.slice(-600)}` : t;
-  } catch { return ''; }
+// The telling part of a server's log: its first error lines, else its last lines.
+function tailLog(rec) {
+  let lines;
+  try { lines = fs.readFileSync(rec.logFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean); } catch { return ''; }
+  const errs = lines.filter((l) => /error|cannot|fatal|emerg/i.test(l) && !/^at /.test(l));
+  const t = (errs.length ? errs.slice(0, 2) : lines.slice(-3)).join(' ⏎ ');
+  return `${t.length > 400 ? `${t.slice(0, 400)}…` : t} (log: ${rec.logFile})`;
 }
 
 // ------------------------------------------------------------------ readiness
@@ -220,7 +242,6 @@ async function waitReady(rec, port, host, reqPath) {
 
 function nginxCommon(name) {
   fs.mkdirSync(path.join(TMP, `${name}-temp`), { recursive: true });
-  const t = path.join(TMP, `${name}-temp`);
   return `worker_processes 1;
 daemon off;
 master_process on;
@@ -615,17 +636,20 @@ async function main() {
     for (const t of turns) {
       markDead(t);
       if (!live(t)) continue;
-      await sleep(cfg.pauseMs);
+      const bg = await backgroundCores(cfg.pauseMs);
       const r = await measure(t);
+      r.bgCores = bg;
       markDead(t);
       if (r.problem) notes.push(`${t.contender}/${t.scenario} round ${round}: ${r.problem}`);
       runs.push({ round, turn: t, ...r });
       log(`round ${round} ${`${t.contender}/${t.scenario}`.padEnd(28)} ${fmtInt(r.rps).padStart(7)} req/s  p50 ${fmt2(r.p50)} p99 ${fmt2(r.p99)} ms  ` +
-        `cpu ${fmt1(r.cpuUsPerReq)} µs/req (${fmt2(r.proxyCores)} cores)  rss ${fmt1(r.rssMiB)} MiB${r.errors ? `  ERRORS ${r.errors}` : ''}`);
+        `cpu ${fmt1(r.cpuUsPerReq)} µs/req (${fmt2(r.proxyCores)} cores)  rss ${fmt1(r.rssMiB)} MiB  bg ${fmt2(bg)} cores${r.errors ? `  ERRORS ${r.errors}` : ''}`);
     }
   }
   return report(turns, runs);
 }
+
+const BUSY_BG = 0.3; // cores of other load before a turn that make it "shared"
 
 function report(turns, runs) {
   const of = (t) => runs.filter((r) => r.turn === t);
@@ -686,7 +710,9 @@ function report(turns, runs) {
     `- Load: \`wrk -t${cfg.threads} -c${cfg.conns} -d${cfg.duration}s --latency\` per turn, ${cfg.rounds} round(s), contenders take turns within each round; warm-up ${cfg.warmup} s each. ` +
       (cfg.pin ? `Pinned: proxies on CPU ${cfg.proxyCpu}, wrk + upstream nginx on CPU ${cfg.loadCpu}.` : 'Not pinned.'),
     `- Upstream: nginx 1 worker, \`return 200 "ok"\`, keep-alive. Ratios are per round, then the median. CPU µs/req = CPU time (utime+stime, CLK_TCK ${HZ}) of the proxy's process tree ÷ requests.`,
-    `- loadavg at end: ${fs.readFileSync('/proc/loadavg', 'utf8').trim()}; wall time ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    `- Background load (other processes, sampled ${cfg.pauseMs} ms before each turn while ours idled): ${range(runs.map((r) => r.bgCores), fmt2)} cores` +
+      `${Math.max(0, ...finite(runs.map((r) => r.bgCores))) > BUSY_BG ? ' — the machine was shared: trust the same-round ratios and CPU µs/req more than absolute req/s' : ''}; ` +
+      `loadavg at end ${fs.readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ')}; wall time ${((Date.now() - t0) / 1000).toFixed(0)} s`,
     '',
   ];
   const text = [...head, ...L, '', ...S.map((s) => `- ${s}`), ...(notes.length ? ['', 'Notes:', '', ...notes.map((n) => `- ${n}`)] : []), ''].join('\n');
@@ -710,8 +736,8 @@ async function finish(code, keep) {
   else fs.rmSync(TMP, { recursive: true, force: true });
   process.exit(code);
 }
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => { log(`${sig}: stopping everything`); void finish(130, true); });
+for (const [sig, code] of [['SIGINT', 130], ['SIGTERM', 143], ['SIGHUP', 129]]) {
+  process.on(sig, () => { log(`${sig}: stopping everything`); void finish(code, true); });
 }
 main().then(
   (someFailed) => finish(0, someFailed),

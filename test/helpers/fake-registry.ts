@@ -34,15 +34,15 @@ export function createFakeRegistry(table: readonly FakeService[]): ServiceRegist
     },
     cluster(req): ClusterResult {
       const s = byHost.get(req.host);
-      if (!s) return { ok: false, reason: 'service_not_found', message: `service "${req.host}" not found` };
+      if (!s) return { ok: false, reason: 'service_not_found', message: `Cannot resolve host "${req.host}": no Service or ServiceEntry with this host` };
       let port = req.port;
       if (port === undefined) {
-        if (s.ports.length !== 1) return { ok: false, reason: 'port_required', message: `service "${req.host}" has several ports; set destination.port` };
+        if (s.ports.length !== 1) return { ok: false, reason: 'port_required', message: `Cannot resolve "${req.host}": the service has several ports, set destination.port` };
         port = s.ports[0]!;
       }
-      if (!s.ports.includes(port)) return { ok: false, reason: 'port_not_found', message: `service "${req.host}" has no port ${port}` };
+      if (!s.ports.includes(port)) return { ok: false, reason: 'port_not_found', message: `Cannot resolve port ${port} of "${req.host}": the service has no such port` };
       if (req.subset !== undefined && !(s.subsets ?? []).includes(req.subset)) {
-        return { ok: false, reason: 'subset_not_found', message: `no DestinationRule defines subset "${req.subset}" for "${req.host}"` };
+        return { ok: false, reason: 'subset_not_found', message: `Cannot resolve subset "${req.subset}" of "${req.host}": no DestinationRule defines it` };
       }
       const name = `outbound|${port}|${req.subset ?? ''}|${req.host}`;
       let cluster = built.get(name);

@@ -90,7 +90,7 @@ metadata: {name: shop}
     'GatewayClass//portico',
     'Namespace//shop',
   ]);
-  assert.deepEqual(r.resources[1]!.origin, { file: join(root, 'all.yaml'), line: 8, col: 1 });
+  assert.deepEqual(r.resources[1]!.origin, { file: join(root, 'all.yaml'), line: 9, col: 1 });
   assert.equal(r.resources[0]!.object.spec.hosts[0], 'a.example.com');
 });
 
@@ -115,7 +115,7 @@ items:
   assert.deepEqual(r.diagnostics, []);
   assert.deepEqual(r.resources.map((x) => keyString(x.key)), ['Pod/default/p2', 'Pod/default/p1', 'Service/shop/s1', 'Secret/shop/k1', 'Service/x/s2']);
   assert.equal(r.resources[4]!.object.apiVersion, 'v1');
-  assert.deepEqual(r.resources[3]!.origin, { file: join(root, 'list.yaml'), line: 9, col: 3 });
+  assert.deepEqual(r.resources[3]!.origin, { file: join(root, 'list.yaml'), line: 8, col: 3 });
 });
 
 test('positionOf resolves field paths, falls back to the nearest ancestor and accepts snake_case keys', async () => {
@@ -248,7 +248,7 @@ metadata: {name: ok}
   const msgs = r.diagnostics.map((d) => `${d.code} ${d.origin?.line} ${d.message}`);
   assert.deepEqual(msgs, [
     'LOAD_INVALID_OBJECT 1 Cannot load object: missing "apiVersion"',
-    'LOAD_INVALID_OBJECT 5 Cannot load object: missing "kind", "metadata.name"',
+    'LOAD_INVALID_OBJECT 4 Cannot load object: missing "kind", "metadata.name"',
     'LOAD_INVALID_OBJECT 11 Cannot load object: "metadata.namespace" must be a string',
     'LOAD_INVALID_OBJECT 14 Cannot load document: expected an object, got a list',
     'LOAD_INVALID_OBJECT 17 Cannot load document: expected an object, got a scalar',
@@ -331,5 +331,5 @@ spec:
   assert.deepEqual(r.diagnostics, []);
   assert.equal(r.resources[999]!.key.name, 'vs-999');
   assert.ok(ms < 2000, `took ${ms.toFixed(0)} ms`);
-  assert.equal(r.resources[999]!.positionOf('spec.http[0].route[0].destination.host')?.line, 50 * 17 - 2);
+  assert.equal(r.resources[999]!.positionOf('spec.http[0].route[0].destination.host')?.line, 49 * 18 + 15); // 17 lines + `---` per document
 });

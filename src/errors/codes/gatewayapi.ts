@@ -9,7 +9,7 @@ export const GATEWAYAPI_CODES = {
   GWAPI_PARENT_NOT_FOUND: 'An HTTPRoute parentRef names a Gateway, sectionName or port that does not exist (NoMatchingParent)',
   GWAPI_ROUTE_NOT_ALLOWED: 'No listener of the parent Gateway allows the HTTPRoute (allowedRoutes namespaces or kinds: NotAllowedByListeners)',
   GWAPI_ROUTE_NO_MATCHING_HOSTNAME: 'No hostname of the HTTPRoute intersects the hostname of any allowed listener (NoMatchingListenerHostname)',
-  GWAPI_MATCH_INVALID: 'An HTTPRoute match has an unsupported type or an invalid value; the rule answers 500',
+  GWAPI_MATCH_INVALID: 'An HTTPRoute match or hostname has an unsupported type or an invalid value; it is dropped and the rest of its rule answers 500',
   GWAPI_FILTER_UNSUPPORTED: 'An HTTPRoute filter is not supported (ExtensionRef, CORS, ExternalAuth or unknown type); the rule answers 500',
   GWAPI_FILTER_INVALID: 'An HTTPRoute filter has an invalid value (redirect status or scheme, ReplacePrefixMatch without a PathPrefix match, missing body); the rule answers 500',
   GWAPI_REDIRECT_WITH_BACKENDS: 'A rule has both a RequestRedirect filter and backendRefs; the redirect wins and the backends are ignored',

@@ -6,7 +6,7 @@
  */
 import type { LoadedResource } from '../../resources/types.js';
 import type { Condition, TranslateContext } from '../context.js';
-import { GATEWAY_GROUP, arr, cond, selectorMatches, str } from './common.js';
+import { GATEWAY_GROUP, arr, cond, gwKind, selectorMatches, str } from './common.js';
 import type { GatewayInfo, ListenerInfo } from './gateways.js';
 import { checkHostname, intersectHostname, normalizeHostname, pickMoreSpecific } from './hostnames.js';
 
@@ -60,7 +60,7 @@ export function attachRoute(
     } else if (!routeHosts.includes(n)) routeHosts.push(n);
   });
   const hadHostnames = arr(route.object.spec?.hostnames).length > 0;
-  const existing = new Set(ctx.byKind('Gateway').map((g) => `${g.key.namespace}/${g.key.name}`));
+  const existing = new Set(gwKind(ctx, 'Gateway').map((g) => `${g.key.namespace}/${g.key.name}`));
   const out: ParentResult[] = [];
 
   arr(route.object.spec?.parentRefs).forEach((p: any, i: number) => {

@@ -6,7 +6,7 @@
  */
 import type { LoadedResource } from '../../resources/types.js';
 import type { TranslateContext } from '../context.js';
-import { GATEWAY_GROUP, arr, isPort, str } from './common.js';
+import { GATEWAY_GROUP, arr, gwKind, isPort, str } from './common.js';
 
 /** Why a backendRef cannot be used; `reason` is the ResolvedRefs condition reason. */
 export interface BackendFailure {
@@ -26,7 +26,7 @@ export type GrantIndex = ReadonlyMap<string, readonly LoadedResource[]>;
 /** Indexes ReferenceGrants (v1beta1 and v1alpha2 look the same) and marks them accepted. */
 export function indexGrants(ctx: TranslateContext): GrantIndex {
   const out = new Map<string, LoadedResource[]>();
-  for (const g of ctx.byKind('ReferenceGrant')) {
+  for (const g of gwKind(ctx, 'ReferenceGrant')) {
     const list = out.get(g.key.namespace) ?? [];
     list.push(g);
     out.set(g.key.namespace, list);
@@ -88,7 +88,12 @@ export function resolveBackend(
     return { ok: true, cluster: '' };
   }
   const r = ctx.registry.cluster({ host, port: ref.port, fromNamespace: route.key.namespace });
-  if (!r.ok) return fail('BackendNotFound', `Cannot resolve backendRef "${name}": ${r.message}`);
+  if (!r.ok) {
+    const why = r.reason === 'service_not_found' ? `service not found in namespace "${ns}"`
+      : r.reason === 'port_not_found' ? `port ${String(ref.port)} not found on service "${name}.${ns}"`
+        : r.message.charAt(0).toLowerCase() + r.message.slice(1);
+    return fail('BackendNotFound', `Cannot resolve backendRef "${name}": ${why}`);
+  }
   return { ok: true, cluster: r.name };
 }
 

@@ -1,12 +1,20 @@
 /** Small helpers shared by the Gateway API translator files. */
 import type { ResourceKey } from '../../../errors/diagnostic.js';
 import type { LoadedResource } from '../../resources/types.js';
-import type { Condition } from '../context.js';
+import type { Condition, TranslateContext } from '../context.js';
 
 /** API group of Gateway API resources. */
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 /** GatewayClass spec.controllerName that Portico serves. */
 export const CONTROLLER_NAME = 'portico.dev/gateway-controller';
+
+/**
+ * Resources of one Gateway API kind. Filters on the API group because `Gateway` is also an Istio
+ * kind (networking.istio.io): both share `byKind('Gateway')`.
+ */
+export function gwKind(ctx: TranslateContext, kind: string): readonly LoadedResource[] {
+  return ctx.byKind(kind).filter((r) => typeof r.object.apiVersion === 'string' && r.object.apiVersion.startsWith(`${GATEWAY_GROUP}/`));
+}
 
 /** Builds a status condition. */
 export function cond(type: string, ok: boolean, reason: string, message: string): Condition {

@@ -5,7 +5,7 @@
 import type { LoadedResource } from '../../resources/types.js';
 import type { Condition, ParentStatus, TranslateContext } from '../context.js';
 import {
-  CONTROLLER_NAME, GATEWAY_GROUP, arr, compareResources, cond, isPort, str,
+  CONTROLLER_NAME, GATEWAY_GROUP, arr, compareResources, cond, gwKind, isPort, str,
 } from './common.js';
 import { checkHostname, normalizeHostname } from './hostnames.js';
 
@@ -46,7 +46,7 @@ const LATER_PROTOCOLS = new Set(['HTTPS', 'TLS', 'TCP', 'UDP']);
 export function collectGateways(ctx: TranslateContext): GatewayInfo[] {
   const ours = new Set<string>();
   const allClasses = new Set<string>();
-  for (const gc of ctx.byKind('GatewayClass')) {
+  for (const gc of gwKind(ctx, 'GatewayClass')) {
     allClasses.add(gc.key.name);
     if (gc.object.spec?.controllerName === CONTROLLER_NAME) {
       ours.add(gc.key.name);
@@ -63,7 +63,7 @@ export function collectGateways(ctx: TranslateContext): GatewayInfo[] {
   }
 
   const gateways: GatewayInfo[] = [];
-  for (const gw of [...ctx.byKind('Gateway')].sort(compareResources)) {
+  for (const gw of [...gwKind(ctx, 'Gateway')].sort(compareResources)) {
     const className = str(gw.object.spec?.gatewayClassName) ?? '';
     if (!ours.has(className)) {
       if (!allClasses.has(className)) {

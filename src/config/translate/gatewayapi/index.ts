@@ -14,7 +14,7 @@ import type { LoadedResource } from '../../resources/types.js';
 import type { Condition, ParentStatus, TranslateContext, Translator } from '../context.js';
 import { type ParentResult, attachRoute, namespaceLabels } from './attach.js';
 import { indexGrants } from './backends.js';
-import { cmpStr, compareResources, cond, creationMs, keyOf } from './common.js';
+import { cmpStr, compareResources, cond, creationMs, gwKind, keyOf } from './common.js';
 import { type GatewayInfo, type ListenerInfo, collectGateways, writeGatewayStatuses } from './gateways.js';
 import { compareDomains, covers, hostnameSpecificity, pickMoreSpecific } from './hostnames.js';
 import { type RankedRoute, sortByPrecedence } from './precedence.js';
@@ -38,7 +38,7 @@ export const translateGatewayApi: Translator = (ctx) => {
   const nsLabels = namespaceLabels(ctx);
   const perListener = new Map<ListenerInfo, Map<string, ListenerRoute>>();
 
-  for (const route of [...ctx.byKind('HTTPRoute')].sort(compareResources)) {
+  for (const route of [...gwKind(ctx, 'HTTPRoute')].sort(compareResources)) {
     const parents = attachRoute(ctx, route, byName, nsLabels);
     if (parents.length === 0) {
       ctx.setStatus({ key: route.key, state: 'ignored', reasons: ['No parentRef names a Gateway served by Portico'] });

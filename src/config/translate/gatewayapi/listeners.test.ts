@@ -285,3 +285,12 @@ test('the same input gives byte-identical output', () => {
   };
   assert.equal(build(), build());
 });
+
+test('Istio Gateways (same kind, networking.istio.io) are not read', () => {
+  const istio = res({ apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'gw', namespace: 'default' },
+    spec: { gatewayClassName: 'portico', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] } });
+  const run = fakeContext([gatewayClass(), istio, httpRoute('r', { rules: [rule(undefined)] })], SERVICES);
+  assert.deepEqual(translateGatewayApi(run.ctx).listeners, []);
+  assert.equal(run.statuses.get('Gateway/default/gw'), undefined);
+  assert.deepEqual(run.statuses.get('HTTPRoute/default/r')!.parents![0]!.conditions[0]!.reason, 'NoMatchingParent');
+});

@@ -4,6 +4,7 @@
  * httproute-query-param-matching, httproute-method-matching.
  */
 import type { HeaderMatchIR, MatchIR, PathMatchIR, QueryMatchIR, StringMatchIR } from '../../ir/types.js';
+import { re2Error } from '../../resources/re2.js';
 import { arr } from './common.js';
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
@@ -94,18 +95,10 @@ function stringMatch(v: any, what: string): StringMatchIR | string {
 }
 
 /**
- * Lenient syntax check of an RE2 pattern with JavaScript's parser: leading inline flags and
- * named groups `(?P<n>…)` are RE2 spellings JavaScript lacks, so they are normalised first. The
- * runtime compiles the pattern properly; this only catches patterns no engine can parse
- * (unbalanced groups, dangling quantifiers), so one bad rule cannot fail the whole build.
+ * RE2 syntax check with the project's RE2 → JavaScript translator (the same one the runtime
+ * compiles with), so a pattern accepted here always compiles at build time.
  */
 export function checkRegex(pattern: string): string | undefined {
   if (pattern === '') return 'the pattern is empty';
-  const js = pattern.replace(/^\(\?[imsU]+\)/, '').replace(/\(\?P</g, '(?<');
-  try {
-    new RegExp(js);
-    return undefined;
-  } catch (e) {
-    return (e as Error).message.replace(/^Invalid regular expression: /, '');
-  }
+  return re2Error(pattern);
 }

@@ -32,6 +32,7 @@ export function createClassSelector(ctx: TranslateContext): ClassSelector {
   const foreign = new Set<string>();
   let defaultOurs: string | undefined;
   for (const ic of ctx.byKind('IngressClass')) {
+    if (!String(ic.object.apiVersion).startsWith('networking.k8s.io/')) continue;
     const controller = ic.object.spec?.controller;
     if (controller === INGRESS_CONTROLLER) {
       ours.add(ic.key.name);

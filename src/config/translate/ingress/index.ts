@@ -32,6 +32,7 @@ export const translateIngress: Translator = (ctx) => {
   const selector = createClassSelector(ctx);
   const served: LoadedResource[] = [];
   for (const ing of ctx.byKind('Ingress')) {
+    if (!String(ing.object.apiVersion).startsWith('networking.k8s.io/')) continue;
     const why = selector(ing);
     if (why === undefined) served.push(ing);
     else ctx.setStatus({ key: ing.key, state: 'ignored', reasons: [why] });
@@ -196,7 +197,10 @@ function resolveBackend(
   }
   const r = ctx.registry.cluster({ host, port, fromNamespace: ns });
   if (!r.ok) {
-    warn('INGRESS_BACKEND_NOT_FOUND', 'warning', `${at}.service`, `Cannot resolve backend "${svc.name}": ${r.message}`);
+    const why = r.reason === 'service_not_found' ? `service not found in namespace "${ns}"`
+      : r.reason === 'port_not_found' ? `port ${port} not found on service "${svc.name}.${ns}"`
+        : r.message.charAt(0).toLowerCase() + r.message.slice(1);
+    warn('INGRESS_BACKEND_NOT_FOUND', 'warning', `${at}.service`, `Cannot resolve backend "${svc.name}": ${why}`);
     return notFound;
   }
   return { weight: 1, cluster: r.name };

@@ -110,7 +110,7 @@ function readServer(ctx: TranslateContext, rep: Reporter, gw: LoadedResource, ra
   if (!HTTP_PROTOCOLS.has(protocol)) {
     rep.report(
       'ISTIO_SERVER_PROTOCOL_UNSUPPORTED', 'warning', at(at(loc, 'port'), 'protocol'),
-      `Skipping server on port ${number}: protocol "${protocol}" is not served yet: TLS termination arrives with the TLS release`,
+      `Skipping server on port ${number}: protocol "${protocol}" is not served yet (TLS termination arrives with the TLS release)`,
     );
     return `protocol ${protocol} not served yet`;
   }

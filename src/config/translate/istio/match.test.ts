@@ -129,3 +129,9 @@ test('isCatchAll: no condition or only prefix "/"', () => {
   assert.equal(isCatchAll({ path: { type: 'Prefix', value: '/a' } }), false);
   assert.equal(isCatchAll({ path: { type: 'Exact', value: '/' } }), false);
 });
+
+test('RE2-only syntax that JavaScript lacks is accepted as written', () => {
+  const { match, r } = matchOf({ uri: { regex: '(?i)/api/(?P<v>v[0-9]+)/.*' } });
+  assert.deepEqual(match, { path: { type: 'Regex', value: '(?i)/api/(?P<v>v[0-9]+)/.*' } });
+  assert.deepEqual(r.diagnostics, []);
+});

@@ -16,11 +16,14 @@ test('weights: single destination 100%, weight 0 dropped, all absent equal', () 
   assert.deepEqual(actionOf({ route: [{ destination: { host: 'ratings' }, weight: 10 }] }).action, {
     type: 'forward', backends: [{ weight: 100, cluster: 'outbound|9080||ratings.default.svc.cluster.local' }],
   });
-  const weighted = actionOf({ route: [
+  const w = actionOf({ route: [
     { destination: { host: 'reviews', subset: 'v1' }, weight: 90 },
     { destination: { host: 'reviews', subset: 'v2' }, weight: 0 },
     { destination: { host: 'reviews', subset: 'v3' }, weight: 10 },
-  ] }).action;
+  ] });
+  const weighted = w.action;
+  // A dropped destination requests no cluster, so none reaches the IR.
+  assert.deepEqual(w.r.ctx.registry.clusters().map((c) => c.subset), ['v1', 'v3']);
   assert.deepEqual(weighted, { type: 'forward', backends: [
     { weight: 90, cluster: 'outbound|9080|v1|reviews.default.svc.cluster.local' },
     { weight: 10, cluster: 'outbound|9080|v3|reviews.default.svc.cluster.local' },
@@ -38,7 +41,7 @@ test('an unknown destination host keeps the route and answers 503 cluster_not_fo
   assert.deepEqual(r.diagnostics.map((d) => [d.code, d.severity, d.path, d.resource]), [
     ['ISTIO_DESTINATION_NOT_FOUND', 'warning', 'spec.http[0].route[0].destination.host', { kind: 'VirtualService', namespace: 'default', name: 'vs' }],
   ]);
-  assert.match(r.diagnostics[0]!.message, /^Cannot route to "nope.default.svc.cluster.local": /);
+  assert.match(r.diagnostics[0]!.message, /^Cannot resolve host "nope.default.svc.cluster.local": .*; requests get 503 cluster_not_found$/);
   assert.equal(r.status('VirtualService/default/vs')!.state, 'partial');
 });
 

@@ -41,33 +41,39 @@ export function translateAction(route: Sourced, ctx: TranslateContext, rep: Repo
 
 function translateForward(list: readonly unknown[], loc: Loc, ctx: TranslateContext, rep: Reporter): RouteActionIR | undefined {
   const ns = loc.resource.namespace;
-  const entries: { backend: Omit<BackendIR, 'weight'>; weight: number | undefined }[] = [];
+  const entries: { k: number; entry: Record<string, unknown>; target: Destination; weight: number | undefined }[] = [];
   for (let k = 0; k < list.length; k++) {
     const l = atIndex(loc, k);
-    const entry = list[k];
-    const dest = isObj(entry) ? entry['destination'] : undefined;
-    const target = readDestination(dest, at(l, 'destination'), rep, 'route');
+    const entry = isObj(list[k]) ? (list[k] as Record<string, unknown>) : {};
+    const target = readDestination(entry['destination'], at(l, 'destination'), rep, 'route');
     if (!target) return undefined;
-    const w = isObj(entry) ? entry['weight'] : undefined;
+    const w = entry['weight'];
     if (w !== undefined && intIn(w, 0, 2 ** 31 - 1) === undefined) {
       rep.report('ISTIO_FIELD_INVALID', 'error', at(l, 'weight'), 'Dropping route: weight must be a non-negative integer');
       return undefined;
     }
-    const resolved = resolveBackend(ctx, rep, target, ns, at(l, 'destination'));
-    const headers = translateHeaders(isObj(entry) ? entry['headers'] : undefined, at(l, 'headers'), rep);
-    const backend: { -readonly [K in keyof BackendIR]?: BackendIR[K] } = { ...resolved };
-    if (headers.request.ops) backend.requestHeaders = headers.request.ops;
-    if (headers.response.ops) backend.responseHeaders = headers.response.ops;
-    if (headers.request.authority !== undefined) backend.authority = headers.request.authority;
-    entries.push({ backend, weight: w as number | undefined });
+    entries.push({ k, entry, target, weight: w as number | undefined });
   }
   // A single destination takes all traffic whatever its weight. With several, weight 0
   // (or absent, which is 0 in the proto) removes a destination; when no weight is set at
-  // all the destinations share traffic equally.
-  let backends: BackendIR[];
-  if (entries.length === 1) backends = [{ weight: 100, ...entries[0]!.backend }];
-  else if (entries.every((e) => !e.weight)) backends = entries.map((e) => ({ weight: 1, ...e.backend }));
-  else backends = entries.filter((e) => (e.weight ?? 0) > 0).map((e) => ({ weight: e.weight!, ...e.backend }));
+  // all the destinations share traffic equally. Dropped destinations are not resolved, so
+  // they request no cluster.
+  let weighted: { k: number; entry: Record<string, unknown>; target: Destination; weight: number }[];
+  if (entries.length === 1) weighted = [{ ...entries[0]!, weight: 100 }];
+  else if (entries.every((e) => !e.weight)) weighted = entries.map((e) => ({ ...e, weight: 1 }));
+  else weighted = entries.filter((e) => (e.weight ?? 0) > 0).map((e) => ({ ...e, weight: e.weight! }));
+  const backends = weighted.map(({ k, entry, target, weight }): BackendIR => {
+    const l = atIndex(loc, k);
+    const resolved = resolveBackend(ctx, rep, target, ns, at(l, 'destination'));
+    const headers = translateHeaders(entry['headers'], at(l, 'headers'), rep);
+    return {
+      weight,
+      ...resolved,
+      ...(headers.request.ops ? { requestHeaders: headers.request.ops } : {}),
+      ...(headers.response.ops ? { responseHeaders: headers.response.ops } : {}),
+      ...(headers.request.authority !== undefined ? { authority: headers.request.authority } : {}),
+    };
+  });
   return { type: 'forward', backends };
 }
 
@@ -102,15 +108,16 @@ function readDestination(v: unknown, loc: Loc, rep: Reporter, what: 'route' | 'm
 
 /** Resolves a destination to a cluster, or to a local 503 answer with a warning. */
 function resolveBackend(ctx: TranslateContext, rep: Reporter, d: Destination, ns: string, loc: Loc): Pick<BackendIR, 'cluster' | 'invalid'> {
+  // ClusterResult.message is a full sentence naming the host, port or subset.
   const host = ctx.fqdn(d.host.toLowerCase(), ns);
   const r = ctx.registry.cluster({ host, fromNamespace: ns, ...(d.port !== undefined ? { port: d.port } : {}), ...(d.subset ? { subset: d.subset } : {}) });
   if (r.ok) return { cluster: r.name };
   if (r.reason === 'subset_not_found') {
-    rep.report('ISTIO_SUBSET_NOT_FOUND', 'warning', at(loc, 'subset'), `Cannot route to subset "${d.subset}" of "${host}": ${r.message}; requests get 503 no_healthy_upstream`);
+    rep.report('ISTIO_SUBSET_NOT_FOUND', 'warning', at(loc, 'subset'), `${r.message}; requests get 503 no_healthy_upstream`);
     return { invalid: { status: 503, detail: 'no_healthy_upstream', flag: 'UH' } };
   }
   const field = r.reason === 'service_not_found' ? at(loc, 'host') : at(at(loc, 'port'), 'number');
-  rep.report('ISTIO_DESTINATION_NOT_FOUND', 'warning', field, `Cannot route to "${host}": ${r.message}; requests get 503 cluster_not_found`);
+  rep.report('ISTIO_DESTINATION_NOT_FOUND', 'warning', field, `${r.message}; requests get 503 cluster_not_found`);
   return { invalid: { status: 503, detail: 'cluster_not_found', flag: 'NC' } };
 }
 
@@ -197,7 +204,7 @@ export function translateMirrors(route: Sourced, ctx: TranslateContext, rep: Rep
     const host = ctx.fqdn(d.host.toLowerCase(), ns);
     const r = ctx.registry.cluster({ host, fromNamespace: ns, ...(d.port !== undefined ? { port: d.port } : {}), ...(d.subset ? { subset: d.subset } : {}) });
     if (!r.ok) {
-      rep.report('ISTIO_MIRROR_NOT_FOUND', 'warning', at(destLoc, r.reason === 'subset_not_found' ? 'subset' : 'host'), `Dropping mirror to "${host}": ${r.message}`);
+      rep.report('ISTIO_MIRROR_NOT_FOUND', 'warning', at(destLoc, r.reason === 'subset_not_found' ? 'subset' : 'host'), `${r.message}; the mirror is dropped`);
       return;
     }
     out.push({ cluster: r.name, percent });

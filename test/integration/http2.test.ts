@@ -1,0 +1,162 @@
+/**
+ * HTTP/2 cleartext (prior knowledge) on the same listener port as HTTP/1.1, and h2c to
+ * upstreams whose Service port says `appProtocol: kubernetes.io/h2c`.
+ */
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import { after, before, describe, it } from 'node:test';
+import type { EchoServer } from '../../src/cli/echo.js';
+import {
+  freePort, istioGatewayYaml, request, serviceYaml, startEchos, startTestGateway, virtualServiceYaml, waitFor,
+  type TestGateway,
+} from '../helpers/gateway.js';
+
+interface Echo { name: string; method: string; path: string; query: string; host: string; protocol: string; headers: Record<string, string>; bodyBytes: number }
+
+interface H2Resp { status: number; headers: http2.IncomingHttpHeaders; body: string }
+
+function h2req(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: string | Buffer[]): Promise<H2Resp> {
+  return new Promise((resolve, reject) => {
+    const s = session.request(headers, { endStream: body === undefined });
+    let status = 0;
+    let rh: http2.IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    s.on('response', (h) => { rh = h; status = Number(h[':status']); });
+    s.on('data', (d: Buffer) => chunks.push(d));
+    s.on('end', () => resolve({ status, headers: rh, body: Buffer.concat(chunks).toString() }));
+    s.on('error', reject);
+    if (typeof body === 'string') s.end(body);
+    else if (Array.isArray(body)) {
+      const parts = [...body];
+      const next = (): void => {
+        const p = parts.shift();
+        if (p === undefined) { s.end(); return; }
+        s.write(p);
+        setTimeout(next, 10);
+      };
+      next();
+    }
+  });
+}
+
+describe('HTTP/2', () => {
+  let gw: TestGateway;
+  let echos: EchoServer[];
+  let port: number;
+  let session: http2.ClientHttp2Session;
+
+  before(async () => {
+    echos = await startEchos('echo-a', 'echo-h2');
+    const [a, h2] = echos as [EchoServer, EchoServer];
+    port = await freePort();
+    gw = await startTestGateway({
+      'gw.yaml': istioGatewayYaml(port),
+      'svc.yaml': [serviceYaml('echo-a', [a.port]), serviceYaml('echo-h2', [h2.port], { appProtocol: 'kubernetes.io/h2c' })].join('---\n'),
+      'vs.yaml': virtualServiceYaml('h2', `  - name: h2-upstream
+    match: [{uri: {prefix: /h2up}}]
+    route: [{destination: {host: echo-h2.demo.svc.cluster.local, port: {number: 80}}}]
+  - name: h1-upstream
+    route: [{destination: {host: echo-a.demo.svc.cluster.local, port: {number: 80}}}]
+`),
+    });
+    session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on('error', () => {});
+    await new Promise<void>((resolve, reject) => { session.once('connect', () => resolve()); session.once('error', reject); });
+  });
+
+  after(async () => {
+    session?.close();
+    await gw?.close();
+    await Promise.all((echos ?? []).map((e) => e.close()));
+  });
+
+  it('serves an h2c prior-knowledge GET on the HTTP/1.1 port', async () => {
+    const r = await h2req(session, { ':method': 'GET', ':path': '/h2get?x=1', ':authority': 'h2.example.com', 'x-custom': 'v' });
+    assert.equal(r.status, 200);
+    assert.match(String(r.headers['x-envoy-upstream-service-time']), /^\d+$/);
+    const e = JSON.parse(r.body) as Echo;
+    assert.equal(e.name, 'echo-a');
+    assert.equal(e.protocol, 'HTTP/1.1');
+    assert.equal(e.host, 'h2.example.com');
+    assert.equal(e.path, '/h2get');
+    assert.equal(e.query, 'x=1');
+    assert.equal(e.headers['x-custom'], 'v');
+    assert.equal(e.headers['x-forwarded-for'], '127.0.0.1');
+    assert.equal(e.headers['x-forwarded-proto'], 'http');
+  });
+
+  it('HTTP/1.1 still works on the same port', async () => {
+    const r = await request(port, { path: '/h1' });
+    assert.equal(r.status, 200);
+    assert.equal((JSON.parse(r.body) as Echo).name, 'echo-a');
+  });
+
+  it('forwards an h2 POST body without content-length (streamed) to an HTTP/1.1 upstream', async () => {
+    const r = await h2req(session, { ':method': 'POST', ':path': '/post', ':authority': 'h2.example.com' }, [Buffer.from('hello '), Buffer.from('streamed body')]);
+    assert.equal(r.status, 200);
+    const e = JSON.parse(r.body) as Echo;
+    assert.equal(e.method, 'POST');
+    assert.equal(e.bodyBytes, 'hello streamed body'.length);
+  });
+
+  it('forwards an h2 POST body with content-length', async () => {
+    const body = JSON.stringify({ a: 1, b: 'two' });
+    const r = await h2req(session, { ':method': 'POST', ':path': '/post-cl', ':authority': 'h2.example.com', 'content-length': String(body.length) }, body);
+    assert.equal(r.status, 200);
+    assert.equal((JSON.parse(r.body) as Echo).bodyBytes, body.length);
+  });
+
+  it('multiplexes concurrent streams on one connection', async () => {
+    const rs = await Promise.all(Array.from({ length: 20 }, (_, i) => h2req(session, { ':method': 'GET', ':path': `/m/${i}`, ':authority': 'h2.example.com' })));
+    rs.forEach((r, i) => {
+      assert.equal(r.status, 200);
+      assert.equal((JSON.parse(r.body) as Echo).path, `/m/${i}`);
+    });
+  });
+
+  it('speaks h2c to an upstream whose Service port has appProtocol kubernetes.io/h2c', async () => {
+    const r = await request(port, { path: '/h2up/x?y=2', host: 'h1client.example.com' });
+    assert.equal(r.status, 200);
+    const e = JSON.parse(r.body) as Echo;
+    assert.equal(e.name, 'echo-h2');
+    assert.equal(e.protocol, 'HTTP/2.0');
+    assert.equal(e.path, '/h2up/x');
+    assert.equal(e.query, 'y=2');
+    assert.equal(e.host, 'h1client.example.com');
+    assert.equal(e.headers['x-forwarded-for'], '127.0.0.1');
+  });
+
+  it('forwards request bodies to an h2c upstream (content-length and chunked from HTTP/1.1, streamed from h2)', async () => {
+    const cl = await request(port, { method: 'POST', path: '/h2up/cl', body: 'x'.repeat(5000) });
+    assert.equal(cl.status, 200);
+    assert.equal((JSON.parse(cl.body) as Echo).bodyBytes, 5000);
+    const chunked = await request(port, { method: 'POST', path: '/h2up/chunked', body: 'abcdefghij', headers: { 'transfer-encoding': 'chunked' } });
+    assert.equal(chunked.status, 200);
+    assert.equal((JSON.parse(chunked.body) as Echo).bodyBytes, 10);
+    const h2 = await h2req(session, { ':method': 'POST', ':path': '/h2up/h2', ':authority': 'x.test' }, [Buffer.from('12345'), Buffer.from('678')]);
+    assert.equal(h2.status, 200);
+    const e = JSON.parse(h2.body) as Echo;
+    assert.equal(e.protocol, 'HTTP/2.0');
+    assert.equal(e.bodyBytes, 8);
+  });
+
+  it('logs protocol "HTTP/2" for h2 clients', async () => {
+    const r = await h2req(session, { ':method': 'GET', ':path': '/log?q=1', ':authority': 'log.example.com', 'x-request-id': 'h2-log-1' });
+    assert.equal(r.status, 200);
+    const l = await waitFor(() => gw.logs.find((x) => x.request_id === 'h2-log-1'), 3000);
+    assert.equal(l.protocol, 'HTTP/2');
+    assert.equal(l.response_code, '200');
+    assert.equal(l.method, 'GET');
+    assert.equal(l.path, '/log?q=1');
+    assert.equal(l.authority, 'log.example.com');
+    assert.equal(l.response_code_details, 'via_upstream');
+    assert.equal(l.bytes_sent, String(Buffer.byteLength(r.body)));
+  });
+
+  it('answers a local 400 over h2 for a path that fails normalisation, and the session survives', async () => {
+    const r = await h2req(session, { ':method': 'GET', ':path': '/bad%zzescape', ':authority': 'h2.example.com' });
+    assert.equal(r.status, 400);
+    const ok = await h2req(session, { ':method': 'GET', ':path': '/after', ':authority': 'h2.example.com' });
+    assert.equal(ok.status, 200);
+  });
+});
