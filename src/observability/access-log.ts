@@ -38,7 +38,7 @@ export function istioJson(i: StreamInfo): string {
     bytes_sent: String(i.bytesSent),
     duration: String(i.durationMs()),
     upstream_service_time: ust < 0 ? '-' : String(ust),
-    x_forwarded_for: dash(header(i.reqNames, i.reqValues, 'x-forwarded-for')),
+    x_forwarded_for: dash(i.xForwardedFor || header(i.reqNames, i.reqValues, 'x-forwarded-for')),
     user_agent: dash(header(i.reqNames, i.reqValues, 'user-agent')),
     request_id: dash(i.requestId || header(i.reqNames, i.reqValues, 'x-request-id')),
     authority: dash(i.authority),

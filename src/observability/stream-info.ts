@@ -19,6 +19,8 @@ export class StreamInfo {
   protocol = '';
   scheme = 'http';
   requestId = '';
+  /** X-Forwarded-For as sent upstream (Envoy logs request headers after its own mutation). */
+  xForwardedFor = '';
   responseCode = 0;
   /** Comma-separated short flags; '' = none (rendered `-`). */
   flags = '';

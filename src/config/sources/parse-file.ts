@@ -2,16 +2,18 @@
  * Parses the content of one YAML or JSON file into Kubernetes-style objects that know their
  * source positions.
  *
- * Positions are resolved on demand: a YAML object keeps its node and the file's LineCounter,
- * and `positionOf(path)` walks the node tree. JSON files are parsed with JSON.parse (two
- * orders of magnitude faster than a YAML parser on large `kubectl get -o json` dumps); their
- * YAML node tree is only built the first time a position is asked for.
+ * YAML goes through the strict fast parser (fast-yaml.ts) and falls back to the `yaml`
+ * library for anything outside its subset and for all syntax errors. Positions are resolved
+ * on demand: an object keeps its node and the file's line table, and `positionOf(path)`
+ * walks the node tree. JSON files are parsed with JSON.parse (much faster on large
+ * `kubectl get -o json` dumps); their node tree is only built when a position is asked for.
  */
 import { extname } from 'node:path';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Node } from 'yaml';
 import type { Diagnostic, Origin, ResourceKey } from '../../errors/diagnostic.js';
 import { parseFieldPath, protoJsonName } from '../resources/schema/field-path.js';
 import type { KubeObject, PositionLookup } from '../resources/types.js';
+import { fastParseYaml, fastResolve, linePosition, type FastNode } from './fast-yaml.js';
 
 /** Kinds without a namespace; their key gets namespace "". */
 export const CLUSTER_SCOPED_KINDS: ReadonlySet<string> = new Set(['GatewayClass', 'IngressClass', 'Namespace']);
@@ -38,9 +40,15 @@ export interface FileParse {
   readonly syntaxError: boolean;
 }
 
-/** Node positions of one document: its root value and a LineCounter-backed offset → Origin. */
-interface Tree {
-  readonly root: Node | null;
+/**
+ * Positions inside one document, whichever parser produced it. `item` selects an element of
+ * a list document (`items[i]`); undefined is the document value itself.
+ */
+interface DocPositions {
+  /** Offset of the object (document value or list item); undefined when unknown. */
+  start(item: number | undefined): number | undefined;
+  /** Offset of a field path inside the object (nearest ancestor when absent). */
+  resolve(item: number | undefined, path: string): number | undefined;
   at(offset: number): Origin;
 }
 
@@ -67,8 +75,60 @@ export function parseFile(file: string, hash: string, text: string): FileParse {
   if (extname(file).toLowerCase() === '.json') {
     const json = parseJson(file, hash, text);
     if (json) return json;
+  } else {
+    const fast = parseFast(file, hash, text);
+    if (fast) return fast;
   }
   return parseYaml(file, hash, text);
+}
+
+/** Positions backed by the `yaml` library's node tree. */
+function yamlPositions(root: Node | null, at: (offset: number) => Origin): DocPositions {
+  const node = (item: number | undefined): Node | null => {
+    if (item === undefined) return root;
+    const seq = isMap(root) ? root.get('items', true) : undefined;
+    return isSeq(seq) ? ((seq.items[item] as Node | undefined) ?? null) : null;
+  };
+  return {
+    start: (item) => node(item)?.range?.[0],
+    resolve: (item, path) => {
+      const n = node(item);
+      return n ? resolvePosition(n, path) : undefined;
+    },
+    at,
+  };
+}
+
+/** Positions backed by the fast parser's node tree. */
+function fastPositions(root: FastNode, at: (offset: number) => Origin): DocPositions {
+  const node = (item: number | undefined): FastNode | undefined => {
+    if (item === undefined) return root;
+    if (root.k !== 'map') return undefined;
+    const seq = root.values[root.keys.indexOf('items')];
+    return seq?.k === 'seq' ? seq.items[item] : undefined;
+  };
+  return {
+    start: (item) => node(item)?.start,
+    resolve: (item, path) => {
+      const n = node(item);
+      return n ? fastResolve(n, path) : undefined;
+    },
+    at,
+  };
+}
+
+function parseFast(file: string, hash: string, text: string): FileParse | undefined {
+  const parsed = fastParseYaml(text);
+  if (!parsed) return undefined;
+  const at = (offset: number): Origin => ({ file, ...linePosition(parsed.lineStarts, offset) });
+  const objects: ParsedObject[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const doc of parsed.docs) {
+    if (doc.node === null || doc.js === null) continue; // empty document
+    const positions = fastPositions(doc.node, at);
+    extractObjects(doc.js, () => positions, objects, diagnostics);
+  }
+  return { file, hash, objects, diagnostics, syntaxError: false };
 }
 
 function parseYaml(file: string, hash: string, text: string): FileParse {
@@ -100,8 +160,8 @@ function parseYaml(file: string, hash: string, text: string): FileParse {
   for (const doc of docs) {
     const root = doc.contents;
     if (root === null || (isScalar(root) && root.value === null)) continue; // empty document
-    const tree: Tree = { root, at };
-    extractObjects(doc.toJS(), () => tree, objects, diagnostics);
+    const positions = yamlPositions(root, at);
+    extractObjects(doc.toJS(), () => positions, objects, diagnostics);
   }
   return { file, hash, objects, diagnostics, syntaxError: false };
 }
@@ -115,20 +175,14 @@ function parseJson(file: string, hash: string, text: string): FileParse | undefi
   } catch {
     return undefined;
   }
-  const tree = once((): Tree => {
+  const positions = once((): DocPositions => {
     const lc = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-    return {
-      root: doc.contents,
-      at: (offset: number) => {
-        const { line, col } = lc.linePos(offset);
-        return { file, line, col };
-      },
-    };
+    return yamlPositions(doc.contents, (offset) => ({ file, ...lc.linePos(offset) }));
   });
   const objects: ParsedObject[] = [];
   const diagnostics: Diagnostic[] = [];
-  extractObjects(value, tree, objects, diagnostics);
+  extractObjects(value, positions, objects, diagnostics);
   return { file, hash, objects, diagnostics, syntaxError: false };
 }
 
@@ -140,53 +194,48 @@ function listItems(js: Record<string, any>): unknown[] | undefined {
   return undefined;
 }
 
-function extractObjects(js: unknown, tree: () => Tree, objects: ParsedObject[], diagnostics: Diagnostic[]): void {
-  const rootOrigin = (): Origin => {
-    const t = tree();
-    return t.at(t.root?.range?.[0] ?? 0);
+function extractObjects(js: unknown, pos: () => DocPositions, objects: ParsedObject[], diagnostics: Diagnostic[]): void {
+  const originOf = (item: number | undefined): Origin => {
+    const p = pos();
+    return p.at(p.start(item) ?? p.start(undefined) ?? 0);
   };
   if (!isPlainObject(js)) {
     const what = Array.isArray(js) ? 'a list' : 'a scalar';
-    diagnostics.push({ code: 'LOAD_INVALID_OBJECT', severity: 'error', path: '', origin: rootOrigin(), message: `Cannot load document: expected an object, got ${what}` });
+    diagnostics.push({ code: 'LOAD_INVALID_OBJECT', severity: 'error', path: '', origin: originOf(undefined), message: `Cannot load document: expected an object, got ${what}` });
     return;
   }
   const items = listItems(js);
   if (!items) {
-    addObject(js, () => tree().root, tree, objects, diagnostics);
+    addObject(js, undefined, pos, originOf, objects, diagnostics);
     return;
   }
-  const itemNode = (i: number): Node | null => {
-    const root = tree().root;
-    const seq = isMap(root) ? root.get('items', true) : undefined;
-    return isSeq(seq) ? ((seq.items[i] as Node | undefined) ?? null) : null;
-  };
   // Typed lists from the API server (`kind: ServiceList`) omit kind and apiVersion on items.
   const listKind = js['kind'];
   const typedKind = typeof listKind === 'string' && listKind !== 'List' ? listKind.slice(0, -'List'.length) : undefined;
   items.forEach((item, i) => {
     if (!isPlainObject(item)) {
-      const t = tree();
-      const origin = t.at(itemNode(i)?.range?.[0] ?? t.root?.range?.[0] ?? 0);
-      diagnostics.push({ code: 'LOAD_INVALID_OBJECT', severity: 'error', path: '', origin, message: `Cannot load list item ${i}: expected an object` });
+      diagnostics.push({ code: 'LOAD_INVALID_OBJECT', severity: 'error', path: '', origin: originOf(i), message: `Cannot load list item ${i}: expected an object` });
       return;
     }
     if (typedKind && item['kind'] === undefined) item['kind'] = typedKind;
     if (typedKind && item['apiVersion'] === undefined && typeof js['apiVersion'] === 'string') item['apiVersion'] = js['apiVersion'];
-    addObject(item, () => itemNode(i), tree, objects, diagnostics);
+    addObject(item, i, pos, originOf, objects, diagnostics);
   });
 }
 
 function addObject(
   js: Record<string, any>,
-  nodeOf: () => Node | null,
-  tree: () => Tree,
+  item: number | undefined,
+  pos: () => DocPositions,
+  originOfItem: (item: number | undefined) => Origin,
   objects: ParsedObject[],
   diagnostics: Diagnostic[],
 ): void {
-  const originOf = once((): Origin => tree().at(nodeOf()?.range?.[0] ?? 0));
+  const originOf = once(() => originOfItem(item));
   const positionOf: PositionLookup = (path) => {
-    const node = nodeOf();
-    return node ? resolvePosition(node, path, tree().at) ?? originOf() : originOf();
+    const p = pos();
+    const offset = p.resolve(item, path);
+    return offset === undefined ? originOf() : p.at(offset);
   };
   const meta = js['metadata'];
   const missing: string[] = [];
@@ -226,11 +275,11 @@ function addObject(
 }
 
 /**
- * Resolves a field path against the YAML node of one object. Scalars resolve to the value,
+ * Offset of a field path inside the `yaml` node of one object. Scalars resolve to the value,
  * collections to their key (the line where the field starts); a missing field resolves to
  * its nearest existing ancestor. Istio snake_case keys match their camelCase path.
  */
-export function resolvePosition(root: Node, path: string, at: (offset: number) => Origin): Origin | undefined {
+export function resolvePosition(root: Node, path: string): number | undefined {
   let offset = root.range?.[0];
   const tokens = path ? parseFieldPath(path) : [];
   let node: unknown = root;
@@ -255,5 +304,5 @@ export function resolvePosition(root: Node, path: string, at: (offset: number) =
     offset = (scalarValue ? value?.range?.[0] : undefined) ?? key.range?.[0] ?? offset;
     node = value;
   }
-  return offset === undefined ? undefined : at(offset);
+  return offset;
 }

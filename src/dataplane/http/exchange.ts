@@ -174,6 +174,7 @@ export class Exchange implements UpstreamHandler {
     // RFC 7239-style X-Forwarded-For append (Envoy use_remote_address: true).
     const peer = this.#conn.peerIp;
     xff = xff === undefined ? peer : `${xff}, ${peer}`;
+    info.xForwardedFor = xff;
     if (requestId === undefined || requestId === '') requestId = randomUUID();
     info.requestId = requestId;
     if (h2) {
@@ -320,7 +321,6 @@ export class Exchange implements UpstreamHandler {
     let cl = res.contentLength;
     if (this.headRequest || status === 204 || status === 304) cl = res.contentLength; // echo as received
     else if (res.chunked) cl = -1;
-    if (!this.headRequest) info.bytesSent += rawChunked ? 0 : body.length;
     this.ds.sendHead(status, lnames, values, cl, rawChunked, body, complete, info);
   }
 

@@ -57,6 +57,7 @@ export class H1Conn implements Downstream {
   #respEncode = false; // chunk-encode the response body ourselves
   #respClose = false;  // close-delimited response: close after it
   #closed = false;
+  #respStarted = false;
   readonly peerIp: string;
   readonly listenerPort: number;
   readonly #local: string;
@@ -102,8 +103,13 @@ export class H1Conn implements Downstream {
 
   readonly #onEnd = (): void => {
     this.#peerEnded = true;
-    if (!this.#active) this.socket.end();
-    else if (this.#bodyMode !== BODY_NONE) this.#ex?.onDownstreamAbort(); // request body truncated
+    if (!this.#active) { this.socket.end(); return; }
+    // Like Envoy, a client FIN before the response began is a disconnect (DC): cancel the
+    // upstream request. Once the response has started it is finished, then the socket closes.
+    if (this.#bodyMode !== BODY_NONE || !this.#respStarted) {
+      this.#ex?.onDownstreamAbort();
+      this.socket.destroy();
+    }
   };
 
   readonly #onClose = (): void => {
@@ -231,6 +237,7 @@ export class H1Conn implements Downstream {
     info.reqValues = head.values;
     this.#respEncode = false;
     this.#respClose = false;
+    this.#respStarted = false;
     // Body framing.
     if (head.chunked) {
       this.#bodyMode = BODY_CHUNKED_RAW;
@@ -264,6 +271,7 @@ export class H1Conn implements Downstream {
     info.authority = authority;
     const path = rawPath === '*' ? '*' : normalizePath(rawPath);
     if (path === null) {
+      this.#keepAlive = false;
       this.#localError(info, 400, Detail.pathNormalizationFailed, Flag.DownstreamProtocolError, 'Bad Request');
       return;
     }
@@ -318,6 +326,7 @@ export class H1Conn implements Downstream {
 
   sendHead(status: number, lnames: readonly string[], values: readonly string[], contentLength: number,
     rawChunked: boolean, body: Buffer, complete: boolean, info: StreamInfo): void {
+    this.#respStarted = true;
     let h = this.#headPrefix(status);
     for (let i = 0; i < lnames.length; i++) h += `${lnames[i]}: ${values[i]}\r\n`;
     const noBody = info.method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
@@ -373,6 +382,7 @@ export class H1Conn implements Downstream {
 
   sendLocal(status: number, lnames: readonly string[], values: readonly string[], body: Buffer, info: StreamInfo): void {
     if (this.#closed) return;
+    this.#respStarted = true;
     if (this.#bodyMode !== BODY_NONE || this.lr.draining) this.#keepAlive = false;
     let h = this.#headPrefix(status);
     for (let i = 0; i < lnames.length; i++) h += `${lnames[i]}: ${values[i]}\r\n`;

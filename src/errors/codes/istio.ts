@@ -4,7 +4,7 @@ export const ISTIO_CODES = {
   ISTIO_SERVER_PROTOCOL_UNSUPPORTED: 'A Gateway server uses a protocol this release does not serve (HTTPS, TLS, TCP, MONGO); the server is skipped',
   ISTIO_SERVER_BIND_UNSUPPORTED: 'A Gateway server binds to something other than an IP address (unix socket); the server is skipped',
   ISTIO_VIRTUAL_SERVICE_INVALID: 'A VirtualService has no usable spec or hosts; it is rejected',
-  ISTIO_FIELD_INVALID: 'A VirtualService field has a wrong type or value; the match block or route holding it is dropped',
+  ISTIO_FIELD_INVALID: 'A VirtualService field has a wrong type or value; the match block, route or mirror holding it is dropped',
   ISTIO_REGEX_INVALID: 'A regex is not valid RE2; the match block or route holding it is dropped',
   ISTIO_HEADER_MATCH_IGNORED: 'A header match on uri, scheme, method or authority is ignored (Istio ignores these keys)',
   ISTIO_JWT_CLAIM_MATCH_UNSUPPORTED: 'A match on @request.auth.claims needs RequestAuthentication (later release); the match block is dropped',
