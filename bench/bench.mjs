@@ -63,6 +63,7 @@ const cfg = {
   nodeDir: env.BENCH_NODE_DIR || '/tmp/bench-node',
   sharedDir: env.BENCH_SHARED_DIR || path.resolve(ROOT, '../shared/bench'),
   porticoEntry: path.resolve(ROOT, env.PORTICO_ENTRY || 'dist/cli/main.js'),
+  porticoNodeArgs: (env.PORTICO_NODE_ARGS || '').split(/\s+/).filter(Boolean), // e.g. --cpu-prof --cpu-prof-dir=/tmp/prof
   contenders: listEnv('CONTENDERS', ALL_CONTENDERS),
   scenarios: listEnv('SCENARIOS', ALL_SCENARIOS),
   keepTmp: env.KEEP_TMP === '1',
@@ -583,7 +584,7 @@ async function main() {
       const dir = path.join(TMP, `${i.name}-config`);
       if (i.cfgKind === 'routes1000') writePorticoRoutes(dir, i.port, upstream.port);
       else writePorticoSimple(dir, i.port, upstream.port);
-      const args = [cfg.porticoEntry, 'run', '--config', dir, '--admin-port', String(i.admin), '--bind', '127.0.0.1'];
+      const args = [...cfg.porticoNodeArgs, cfg.porticoEntry, 'run', '--config', dir, '--admin-port', String(i.admin), '--bind', '127.0.0.1'];
       if (!i.accessLog) args.push('--no-access-log');
       // access log ON goes to stdout -> /dev/null: we measure producing it, not a terminal
       return startServer(i.name, process.execPath, args, { cpu: cfg.proxyCpu, cwd: ROOT, stdoutToNull: i.accessLog });
@@ -702,8 +703,8 @@ function report(turns, runs) {
   const nginxV = sh('nginx -v 2>&1').replace(/^nginx version: /, '');
   const rev = sh(`git -C ${JSON.stringify(ROOT)} rev-parse --short HEAD`);
   const dirty = rev && sh(`git -C ${JSON.stringify(ROOT)} status --porcelain --untracked-files=no`) ? ' + uncommitted changes' : '';
-  const knobs = ['ROUNDS', 'DURATION', 'WARMUP', 'CONNS', 'THREADS', 'PIN', 'PROXY_CPU', 'LOAD_CPU', 'CONTENDERS', 'SCENARIOS', 'BENCH_NODE_DIR', 'BENCH_PORT_BASE', 'PORTICO_ENTRY']
-    .filter((k) => env[k] !== undefined).map((k) => `${k}=${env[k]}`);
+  const knobs = ['ROUNDS', 'DURATION', 'WARMUP', 'CONNS', 'THREADS', 'PIN', 'PROXY_CPU', 'LOAD_CPU', 'CONTENDERS', 'SCENARIOS', 'BENCH_NODE_DIR', 'BENCH_PORT_BASE', 'PORTICO_ENTRY', 'PORTICO_NODE_ARGS']
+    .filter((k) => env[k] !== undefined).map((k) => `${k}=${/[\s'"]/.test(env[k]) ? `'${env[k]}'` : env[k]}`);
   const stamp = new Date().toISOString();
   const head = [
     `# Portico bench — ${stamp}`,

@@ -153,16 +153,32 @@ function parseYaml(file: string, hash: string, text: string): FileParse {
       });
     }
   }
+  // toJS() can still throw (an alias to a later anchor, too many alias expansions).
+  const values: unknown[] = [];
+  for (const doc of syntax.length > 0 ? [] : docs) {
+    try {
+      values.push(doc.toJS({ maxAliasCount: 100 }));
+    } catch (err) {
+      syntax.push({
+        code: 'LOAD_YAML_SYNTAX',
+        severity: 'error',
+        path: '',
+        origin: at(doc.contents?.range?.[0] ?? 0),
+        message: `Cannot parse ${kind}: ${(err as Error).message.split('\n')[0]}`,
+      });
+      break;
+    }
+  }
   if (syntax.length > 0) return { file, hash, objects: [], diagnostics: syntax, syntaxError: true };
 
   const objects: ParsedObject[] = [];
   const diagnostics: Diagnostic[] = [];
-  for (const doc of docs) {
+  docs.forEach((doc, i) => {
     const root = doc.contents;
-    if (root === null || (isScalar(root) && root.value === null)) continue; // empty document
+    if (root === null || (isScalar(root) && root.value === null)) return; // empty document
     const positions = yamlPositions(root, at);
-    extractObjects(doc.toJS(), () => positions, objects, diagnostics);
-  }
+    extractObjects(values[i], () => positions, objects, diagnostics);
+  });
   return { file, hash, objects, diagnostics, syntaxError: false };
 }
 

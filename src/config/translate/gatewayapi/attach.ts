@@ -52,12 +52,12 @@ export function attachRoute(
 ): ParentResult[] {
   const ns = route.key.namespace;
   const routeHosts: string[] = [];
+  const badHosts: { path: string; message: string }[] = [];
   arr(route.object.spec?.hostnames).forEach((h: unknown, i: number) => {
     const n = normalizeHostname(typeof h === 'string' ? h : '');
-    const bad = n === '*' ? 'empty hostname' : checkHostname(n);
-    if (bad) {
-      ctx.report({ code: 'GWAPI_MATCH_INVALID', severity: 'error', resource: route.key, path: `spec.hostnames[${i}]`, message: `Cannot use hostname: ${bad}` });
-    } else if (!routeHosts.includes(n)) routeHosts.push(n);
+    const bad = n === '*' ? 'the hostname is empty' : checkHostname(n);
+    if (bad) badHosts.push({ path: `spec.hostnames[${i}]`, message: `Cannot use hostname: ${bad}` });
+    else if (!routeHosts.includes(n)) routeHosts.push(n);
   });
   const hadHostnames = arr(route.object.spec?.hostnames).length > 0;
   const existing = new Set(gwKind(ctx, 'Gateway').map((g) => `${g.key.namespace}/${g.key.name}`));
@@ -106,6 +106,10 @@ export function attachRoute(
     }
     out.push({ parentRef, accepted: cond('Accepted', true, 'Accepted', `Attached to ${attachments.length} listener(s)`), attachments });
   });
+  // Hostname problems matter only for routes that name one of our Gateways.
+  if (out.length > 0) {
+    for (const b of badHosts) ctx.report({ code: 'GWAPI_MATCH_INVALID', severity: 'error', resource: route.key, path: b.path, message: b.message });
+  }
   return out;
 }
 

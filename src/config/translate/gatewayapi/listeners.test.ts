@@ -294,3 +294,16 @@ test('Istio Gateways (same kind, networking.istio.io) are not read', () => {
   assert.equal(run.statuses.get('Gateway/default/gw'), undefined);
   assert.deepEqual(run.statuses.get('HTTPRoute/default/r')!.parents![0]!.conditions[0]!.reason, 'NoMatchingParent');
 });
+
+test('invalid route hostnames are dropped and reported; a route with only invalid hostnames matches nothing', () => {
+  const run = fakeContext([gatewayClass(), gateway('gw', [{ name: 'http' }]),
+    httpRoute('mixed', { hostnames: ['10.0.0.1', 'ok.example.com'], rules: [rule(undefined)] }),
+    httpRoute('bad', { hostnames: ['foo.*.com'], rules: [rule(undefined)] })], SERVICES);
+  const { listeners } = translateGatewayApi(run.ctx);
+  assert.deepEqual(listeners[0]!.servers[0]!.virtualHosts.map((v) => v.domains[0]), ['ok.example.com']);
+  assert.deepEqual(run.diagnostics.map((d) => [d.code, d.resource?.name, d.path]), [
+    ['GWAPI_ROUTE_NO_MATCHING_HOSTNAME', 'bad', 'spec.parentRefs[0]'],
+    ['GWAPI_MATCH_INVALID', 'bad', 'spec.hostnames[0]'],
+    ['GWAPI_MATCH_INVALID', 'mixed', 'spec.hostnames[0]'],
+  ]);
+});
