@@ -170,6 +170,7 @@ export class Gateway {
       snap = built.snapshot;
       await this.#swap(snap);
       this.registry.commit(built.used, 30_000);
+      this.#scheduleDnsRefresh(snap);
     } catch (e) {
       this.#reloadsRejected++;
       log.error(`BUILD_FAILED: Cannot apply the new configuration: ${(e as Error).message}; the previous one keeps serving`, { code: 'BUILD_FAILED' });
@@ -212,10 +213,43 @@ export class Gateway {
     await Promise.all(binds);
   }
 
+  #dnsTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * ServiceEntry resolution DNS: re-resolve names periodically (default 30 s, or the cluster's
+   * dnsRefreshMs) and swap the endpoints of the live clusters in place; pools survive.
+   */
+  #scheduleDnsRefresh(snap: Snapshot): void {
+    if (this.#dnsTimer) clearInterval(this.#dnsTimer);
+    this.#dnsTimer = undefined;
+    const dnsClusters = [...snap.clusters.values()].filter((c) => c.ir.endpoints.some((e) => e.dns));
+    if (dnsClusters.length === 0) return;
+    const every = Math.max(1000, Math.min(...dnsClusters.map((c) => c.ir.dnsRefreshMs ?? 30_000)));
+    this.#dnsTimer = setInterval(() => {
+      if (this.#snapshot !== snap) return;
+      void resolveDns(snap.ir).then((table) => {
+        if (this.#snapshot !== snap) return;
+        const used = new Set<string>();
+        for (const c of dnsClusters) {
+          const eps = [];
+          for (const e of c.ir.endpoints) {
+            if (e.ready === false) continue;
+            const addrs = e.dns ? (table.get(e.address) ?? []) : [e.address];
+            for (const a of addrs) eps.push(this.registry.endpoint(c.ir, e, a, used));
+          }
+          c.setEndpoints(eps);
+        }
+        this.registry.markUsed(used);
+      });
+    }, every);
+    this.#dnsTimer.unref();
+  }
+
   /** Graceful drain: stop accepting, let in-flight requests finish (bounded), close. */
   async shutdown(): Promise<void> {
     if (this.#draining) return;
     this.#draining = true;
+    if (this.#dnsTimer) clearInterval(this.#dnsTimer);
     for (const l of this.#listeners.values()) l.drain();
     const deadline = Date.now() + (this.#opts.drainTimeoutMs ?? 5000);
     while (Date.now() < deadline && [...this.#listeners.values()].some((l) => l.connections.size > 0)) {

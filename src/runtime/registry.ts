@@ -29,6 +29,9 @@ export class Registry {
       ep.h1.connectTimeoutMs = c.connectTimeoutMs;
       ep.h1.idleTimeoutMs = c.idleTimeoutMs;
       ep.h1.maxRequestsPerConnection = c.maxRequestsPerConnection ?? 0;
+      // Istio's limits are per cluster; with one pool per endpoint they are enforced per
+      // endpoint (exact for single-endpoint clusters; documented in docs/upstreams.md).
+      ep.h1.maxConnections = c.maxConnections ?? Infinity;
     }
     if (ep.h2) ep.h2.connectTimeoutMs = c.connectTimeoutMs;
     return ep;
@@ -39,6 +42,11 @@ export class Registry {
     this.#inUse = used;
     const t = setTimeout(() => this.#sweep(), graceMs);
     t.unref();
+  }
+
+  /** Add keys to the in-use set (DNS refresh leases new addresses between swaps). */
+  markUsed(keys: Set<string>): void {
+    for (const k of keys) this.#inUse.add(k);
   }
 
   #sweep(): void {

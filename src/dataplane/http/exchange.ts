@@ -97,6 +97,9 @@ export class Exchange implements UpstreamHandler {
   #respOps: HeaderOps | undefined;
   #decoder: ChunkDecoder | undefined;
   #upstreamPaused = false;
+  #waiter: (() => void) | undefined;
+  #waitPool: import('../upstream/h1-pool.js').H1Pool | undefined;
+  #overloaded = false;
   /** HTTP/2 request body of unknown length going to an HTTP/1.1 upstream: we chunk-encode it. */
   #encodeChunks = false;
 
@@ -132,10 +135,16 @@ export class Exchange implements UpstreamHandler {
     this.#respOps = b.responseOps === undefined ? a.responseOps
       : a.responseOps === undefined ? b.responseOps : mergeOps(b.responseOps, a.responseOps);
     this.#buildRequest(a, b);
+    if (cluster.ir.maxRequests !== undefined && cluster.active >= cluster.ir.maxRequests) {
+      // Circuit breaker (Istio http2MaxRequests): too many requests in flight to this cluster.
+      this.#overflow();
+      return;
+    }
     cluster.active++;
     cluster.total++;
     if (a.timeoutMs > 0) this.#timer = setTimeout(() => this.#onTimeout(false), a.timeoutMs);
     this.#send(undefined);
+    if (this.#reqEnded) this.#mirror();
   }
 
   #buildRequest(a: ForwardAction, b: CompiledBackend): void {
@@ -229,6 +238,7 @@ export class Exchange implements UpstreamHandler {
       return;
     }
     const c = ep.h1!.acquire();
+    if (c === null) { this.#queue(ep, body); return; }
     this.#upstream = c;
     c.socket.on('drain', this.#onUpstreamDrain);
     c.start(this, this.#head, body, this.#reqEnded);
@@ -236,6 +246,40 @@ export class Exchange implements UpstreamHandler {
   }
 
   readonly #onUpstreamDrain = (): void => { this.ds.resumeRequest(); };
+
+  /**
+   * The endpoint's connection limit is reached: wait as a pending request (Istio
+   * http1MaxPendingRequests), or answer 503 UO with x-envoy-overloaded when that queue is full.
+   */
+  #queue(ep: Endpoint, body: Buffer | null): void {
+    const pool = ep.h1!;
+    const max = this.#cluster!.ir.maxPendingRequests ?? Infinity;
+    if (pool.pendingCount >= max) {
+      this.#overflow();
+      return;
+    }
+    const waiter = (): void => {
+      this.#waiter = undefined;
+      if (this.#done) return;
+      const c = pool.acquire();
+      if (c === null) { this.#waiter = waiter; pool.wait(waiter); return; }
+      this.#upstream = c;
+      c.socket.on('drain', this.#onUpstreamDrain);
+      const b = this.#reqBuf !== null && this.#reqBufLen > 0 ? Buffer.concat(this.#reqBuf) : body;
+      c.start(this, this.#head, b, this.#reqEnded);
+      if (this.#reqEnded && this.#encodeChunks && b === null) c.writeBody(LAST_CHUNK);
+    };
+    this.#waiter = waiter;
+    this.#waitPool = pool;
+    pool.wait(waiter);
+  }
+
+  #overflow(): void {
+    const r = failureReply('overflow');
+    this.info.addFlag(r.flag);
+    this.#overloaded = true;
+    this.#local(r.status, r.detail, r.body);
+  }
 
   #h2write(chunk: Buffer, end: boolean): void {
     const s = this.#h2stream!;
@@ -274,12 +318,12 @@ export class Exchange implements UpstreamHandler {
     if (this.#done) return;
     this.#reqEnded = true;
     if (this.#encodeChunks) this.#keep(LAST_CHUNK);
+    this.#mirror();
     if (this.#h2stream !== null) { this.#h2stream.end(); return; }
     const c = this.#upstream;
     if (c === null) return;
     if (this.#encodeChunks) c.writeBody(LAST_CHUNK);
     c.endRequest();
-    this.#mirror();
   }
 
   // ---------------------------------------------------------------- upstream events
@@ -463,6 +507,7 @@ export class Exchange implements UpstreamHandler {
     const r = textReply(body);
     let lnames: readonly string[] = r.lnames;
     let values: readonly string[] = r.values;
+    if (this.#overloaded) { lnames = [...lnames, 'x-envoy-overloaded']; values = [...values, 'true']; }
     if (this.#respOps !== undefined) ({ lnames, values } = applyHeaderOps(this.#respOps, lnames, values));
     this.#responseStarted = true;
     localReply(this.ds, status, lnames, values, r.body, info);
@@ -472,6 +517,7 @@ export class Exchange implements UpstreamHandler {
   #finish(): void {
     if (this.#done) return;
     this.#done = true;
+    if (this.#waiter !== undefined) { this.#waitPool?.cancelWait(this.#waiter); this.#waiter = undefined; }
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#clearTryTimer();
     const ep = this.#endpoint;
@@ -487,7 +533,7 @@ export class Exchange implements UpstreamHandler {
   /** Fire-and-forget shadow copies (Envoy request_mirror_policies): never waits, never fails the request. */
   #mirror(): void {
     const ms = this.#action.mirrors;
-    if (ms.length === 0 || this.#reqBuf === null) return;
+    if (ms.length === 0 || this.#reqBuf === null || this.#head === '') return;
     for (const m of ms) {
       if (m.fraction < 1 && Math.random() >= m.fraction) continue;
       const ep = m.cluster.pick(undefined);
@@ -496,7 +542,7 @@ export class Exchange implements UpstreamHandler {
       const head = this.#head.replace(/\r\nhost: [^\r]*\r\n/, `\r\nhost: ${host}\r\n`);
       const body = this.#reqBufLen > 0 ? Buffer.concat(this.#reqBuf) : null;
       const c = ep.h1.acquire();
-      c.start(SHADOW_HANDLER, head, body, true);
+      if (c !== null) c.start(SHADOW_HANDLER, head, body, true); // no queueing for shadows
     }
   }
 }

@@ -21,6 +21,8 @@ import { normalizePath } from './path.js';
 import { STATUS_TEXT } from './status-text.js';
 
 const MAX_PIPELINED = 256 * 1024;
+/** Bodies up to this size are written together with the head as one latin1 string. */
+const SMALL_BODY = 8 * 1024;
 
 /** `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`: the HTTP/2 connection preface (RFC 9113 §3.4). */
 const H2_PREFACE_START = Buffer.from('PRI * HTTP/2.0\r\n', 'latin1');
@@ -349,6 +351,12 @@ export class H1Conn implements Downstream {
     const s = this.socket;
     if (noBody || body.length === 0) {
       s.write(h, 'latin1');
+    } else if (!this.#respEncode && body.length <= SMALL_BODY) {
+      // One write syscall for head + small body: latin1 maps bytes 1:1, so the body survives
+      // the round trip, and a single string write is cheaper than cork/writev (perf-notes #4).
+      info.responseWireBytes += body.length;
+      info.bytesSent += body.length;
+      s.write(h + body.toString('latin1'), 'latin1');
     } else {
       s.cork();
       s.write(h, 'latin1');
@@ -392,6 +400,7 @@ export class H1Conn implements Downstream {
     info.responseWireBytes += h.length + body.length;
     const s = this.socket;
     if (body.length === 0 || info.method === 'HEAD') s.write(h, 'latin1');
+    else if (body.length <= SMALL_BODY) s.write(h + body.toString('latin1'), 'latin1');
     else { s.cork(); s.write(h, 'latin1'); s.write(body); s.uncork(); }
   }
 

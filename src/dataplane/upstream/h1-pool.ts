@@ -295,16 +295,40 @@ export class H1Pool {
     this.port = port;
   }
 
-  /** An idle connection (most recently used first) or a new one (connecting). */
-  acquire(): H1Conn {
+  /** Circuit breaker: most connections this pool may open (Istio tcp.maxConnections). */
+  maxConnections = Infinity;
+  readonly #waiters: (() => void)[] = [];
+
+  /**
+   * An idle connection (most recently used first) or a new one (connecting); null when the
+   * connection limit is reached (the caller queues with wait() or answers 503 UO).
+   */
+  acquire(): H1Conn | null {
     const idle = this.#idle;
     while (idle.length > 0) {
       const c = idle.pop()!;
       if (!c.closed && !c.socket.destroyed) return c;
     }
+    if (this.total >= this.maxConnections) return null;
     this.total++;
     this.opened++;
     return new H1Conn(this);
+  }
+
+  /** Queue for a connection slot (pending request); `cb` runs when one frees up. */
+  wait(cb: () => void): void { this.#waiters.push(cb); }
+
+  /** Remove a queued waiter (request gone before it got a connection). */
+  cancelWait(cb: () => void): void {
+    const i = this.#waiters.indexOf(cb);
+    if (i !== -1) this.#waiters.splice(i, 1);
+  }
+
+  get pendingCount(): number { return this.#waiters.length; }
+
+  #wake(): void {
+    const w = this.#waiters.shift();
+    if (w !== undefined) w();
   }
 
   get idleCount(): number { return this.#idle.length; }
@@ -312,6 +336,7 @@ export class H1Pool {
   release(c: H1Conn): void {
     if (this.closed) { c.destroy(); return; }
     this.#idle.push(c);
+    if (this.#waiters.length) this.#wake();
   }
 
   onConnected(_c: H1Conn): void { /* metrics hook */ }
@@ -320,6 +345,7 @@ export class H1Pool {
     this.total--;
     const i = this.#idle.indexOf(c);
     if (i !== -1) this.#idle.splice(i, 1);
+    if (this.#waiters.length) this.#wake();
   }
 
   /** Close idle connections now; busy ones close when their exchange ends. */
