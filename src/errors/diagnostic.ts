@@ -6,6 +6,20 @@ export interface ResourceKey {
   readonly kind: string;
   readonly namespace: string;
   readonly name: string;
+  /**
+   * API group, set by loaders. Only used to tell apart kinds that exist in two groups
+   * (Istio `Gateway` and Gateway API `Gateway`); see keyString.
+   */
+  readonly group?: string;
+}
+
+/** Kinds whose name is shared by two API groups; the Gateway API one is keyed with its group. */
+const AMBIGUOUS: Readonly<Record<string, string>> = { Gateway: 'gateway.networking.k8s.io' };
+
+/** API group of an apiVersion (`networking.istio.io/v1` → `networking.istio.io`, `v1` → ''). */
+export function groupOf(apiVersion: string): string {
+  const i = apiVersion.indexOf('/');
+  return i === -1 ? '' : apiVersion.slice(0, i);
 }
 
 /** Where a resource (or one of its fields) came from. */
@@ -33,6 +47,7 @@ export interface Diagnostic {
 
 /** `Kind/namespace/name`. */
 export function keyString(k: ResourceKey): string {
+  if (k.group !== undefined && AMBIGUOUS[k.kind] === k.group) return `${k.kind}.${k.group}/${k.namespace}/${k.name}`;
   return `${k.kind}/${k.namespace}/${k.name}`;
 }
 

@@ -18,65 +18,18 @@
  * The output always uses the `u` flag (RE2 matches code points, not UTF-16 units).
  * The caller anchors for full matches: see {@link compileFullMatch}.
  */
+import { MAX_CP, PERL_CLASSES, POSIX_CLASSES, classChar, classRanges, complement, type Range } from './re2-classes.js';
 
 /** Result of {@link re2ToJs}: JS source and flags, or why the pattern is not valid RE2. */
 export type Re2Translation = { readonly source: string; readonly flags: string } | { readonly error: string };
 
-type Range = readonly [number, number];
-
-const MAX_CP = 0x10ffff;
 /** RE2's limit on counted repetition (`a{1001}` is rejected). */
 const MAX_REPEAT = 1000;
-
-const DIGIT: readonly Range[] = [[0x30, 0x39]];
-// RE2 syntax: \s ≡ [\t\n\f\r ] (no \v, no Unicode spaces, unlike JavaScript).
-const SPACE: readonly Range[] = [[0x09, 0x0a], [0x0c, 0x0d], [0x20, 0x20]];
-const WORD: readonly Range[] = [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]];
-
-const PERL_CLASSES: Readonly<Record<string, readonly Range[]>> = { d: DIGIT, s: SPACE, w: WORD };
-
-const POSIX_CLASSES: Readonly<Record<string, readonly Range[]>> = {
-  alnum: [[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a]],
-  alpha: [[0x41, 0x5a], [0x61, 0x7a]],
-  ascii: [[0x00, 0x7f]],
-  blank: [[0x09, 0x09], [0x20, 0x20]],
-  cntrl: [[0x00, 0x1f], [0x7f, 0x7f]],
-  digit: DIGIT,
-  graph: [[0x21, 0x7e]],
-  lower: [[0x61, 0x7a]],
-  print: [[0x20, 0x7e]],
-  punct: [[0x21, 0x2f], [0x3a, 0x40], [0x5b, 0x60], [0x7b, 0x7e]],
-  space: [[0x09, 0x0d], [0x20, 0x20]],
-  upper: [[0x41, 0x5a]],
-  word: WORD,
-  xdigit: [[0x30, 0x39], [0x41, 0x46], [0x61, 0x66]],
-};
 
 /** JS syntax characters that need a backslash outside a class. */
 const JS_SYNTAX = new Set(['^', '$', '\\', '.', '*', '+', '?', '(', ')', '[', ']', '{', '}', '|']);
 
 class Re2SyntaxError extends Error {}
-
-function complement(ranges: readonly Range[]): Range[] {
-  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
-  const out: Range[] = [];
-  let next = 0;
-  for (const [lo, hi] of sorted) {
-    if (lo > next) out.push([next, lo - 1]);
-    next = Math.max(next, hi + 1);
-  }
-  if (next <= MAX_CP) out.push([next, MAX_CP]);
-  return out;
-}
-
-function classChar(cp: number): string {
-  const isAlnum = (cp >= 0x30 && cp <= 0x39) || (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a);
-  return isAlnum ? String.fromCodePoint(cp) : `\\u{${cp.toString(16)}}`;
-}
-
-function classRanges(ranges: readonly Range[]): string {
-  return ranges.map(([lo, hi]) => (lo === hi ? classChar(lo) : `${classChar(lo)}-${classChar(hi)}`)).join('');
-}
 
 function literal(cp: number): string {
   const ch = String.fromCodePoint(cp);
@@ -87,7 +40,6 @@ function literal(cp: number): string {
 
 const isOctal = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '7';
 const isHex = (c: string | undefined): boolean => c !== undefined && /^[0-9A-Fa-f]$/.test(c);
-const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
 
 interface Flags {
   i: boolean;

@@ -50,6 +50,8 @@ export interface WorkloadIdentity {
   readonly labels: Readonly<Record<string, string>>;
   /** Port Kubernetes Ingress resources are served on (CLI --ingress-port, default 80). */
   readonly ingressPort: number;
+  /** Port Ingress `spec.tls` hosts are served on with TLS (CLI --ingress-https-port, default 443). */
+  readonly ingressHttpsPort?: number;
   /** Address listeners bind to (CLI --bind, default 0.0.0.0). */
   readonly bindAddress: string;
   /** Cluster DNS suffix, default `cluster.local`. */

@@ -11,6 +11,7 @@
  * produces the syntax errors. Equivalence with `yaml` is checked by a differential test.
  */
 import { parseFieldPath, protoJsonName } from '../resources/schema/field-path.js';
+import { INDICATORS, doubleQuoted, isFlowBreak, resolvePlain, singleQuoted, trimSpaces } from './yaml-scalars.js';
 
 /** A mapping: keys in order, key offsets, value nodes. */
 export interface FastMap {
@@ -53,43 +54,16 @@ export interface FastFile {
 /** Thrown internally when the input leaves the supported subset. */
 const BAIL: unique symbol = Symbol('bail');
 
+function bail(): never {
+  throw BAIL;
+}
+
 interface Parsed {
   readonly js: unknown;
   readonly node: FastNode;
   /** First line not consumed. */
   readonly next: number;
 }
-
-const CORE_NULL = /^(?:~|[Nn]ull|NULL)?$/;
-const CORE_BOOL = /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/;
-const CORE_INT_OCT = /^0o[0-7]+$/;
-const CORE_INT = /^[-+]?[0-9]+$/;
-const CORE_INT_HEX = /^0x[0-9a-fA-F]+$/;
-const CORE_FLOAT_NAN = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
-const CORE_FLOAT_EXP = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
-const CORE_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
-
-/** YAML 1.2 core schema resolution of a plain scalar, in the same order as the `yaml` library. */
-function resolvePlain(s: string): unknown {
-  if (CORE_NULL.test(s)) return null;
-  if (CORE_BOOL.test(s)) return s[0] === 't' || s[0] === 'T';
-  if (CORE_INT_OCT.test(s)) return parseInt(s.substring(2), 8);
-  if (CORE_INT.test(s)) return parseInt(s, 10);
-  if (CORE_INT_HEX.test(s)) return parseInt(s.substring(2), 16);
-  if (CORE_FLOAT_NAN.test(s)) return s.slice(-3).toLowerCase() === 'nan' ? NaN : s[0] === '-' ? -Infinity : Infinity;
-  if (CORE_FLOAT_EXP.test(s) || CORE_FLOAT.test(s)) return parseFloat(s);
-  return s;
-}
-
-/** Characters that cannot start a plain scalar we accept (YAML indicators). */
-const INDICATORS = new Set(['-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', "'", '"', '%', '@', '`']);
-
-const DQ_ESCAPES: Readonly<Record<string, string>> = {
-  '0': '\0', a: '\x07', b: '\b', t: '\t', n: '\n', v: '\v', f: '\f', r: '\r', e: '\x1b',
-  ' ': ' ', '"': '"', '/': '/', '\\': '\\', N: '\x85', _: '\xa0', L: '\u2028', P: '\u2029',
-};
-
-const HEX_LEN: Readonly<Record<string, number>> = { x: 2, u: 4, U: 8 };
 
 class Parser {
   readonly #t: string;
@@ -98,6 +72,10 @@ class Parser {
   #docEnd = 0;
   /** The text does not end with a newline (matters for literal scalar chomping). */
   readonly #noFinalNewline: boolean;
+  /** Number of real lines (a final newline does not start another line). */
+  readonly #lineCount: number;
+  /** Indentation per line, computed on first use (-1: not yet). */
+  readonly #indents: Int32Array;
 
   constructor(text: string) {
     this.#t = text;
@@ -112,6 +90,9 @@ class Parser {
       start = nl + 1;
     }
     this.#noFinalNewline = !text.endsWith('\n');
+    // The offset after a final newline stays in lineStarts (like yaml's LineCounter) but is not a line.
+    this.#lineCount = this.#noFinalNewline ? this.#starts.length : this.#starts.length - 1;
+    this.#indents = new Int32Array(this.#starts.length).fill(-1);
   }
 
   get lineStarts(): number[] {
@@ -124,7 +105,7 @@ class Parser {
     if (t.includes('\t') || t.charCodeAt(0) === 0xfeff || /\r(?!\n)/.test(t)) throw BAIL;
     const docs: FastDoc[] = [];
     let docStart = 0;
-    const n = this.#starts.length;
+    const n = this.#lineCount;
     for (let li = 0; li <= n; li++) {
       const isMarker = li < n && this.#isDocStart(li);
       if (li === n || isMarker) {
@@ -140,6 +121,8 @@ class Parser {
   }
 
   #isDocStart(li: number): boolean {
+    const c = this.#t.charCodeAt(this.#starts[li]!);
+    if (c !== 45 && c !== 37 && c !== 46) return false; // '-', '%', '.'
     const s = this.#line(li);
     if (s.startsWith('%') || s.startsWith('...')) throw BAIL;
     if (!s.startsWith('---')) return false;
@@ -159,11 +142,15 @@ class Parser {
   }
 
   #indent(li: number): number {
-    const s = this.#starts[li]!;
-    const e = this.#ends[li]!;
-    let i = s;
-    while (i < e && this.#t.charCodeAt(i) === 32) i++;
-    return i - s;
+    let v = this.#indents[li]!;
+    if (v < 0) {
+      const s = this.#starts[li]!;
+      const e = this.#ends[li]!;
+      let i = s;
+      while (i < e && this.#t.charCodeAt(i) === 32) i++;
+      v = this.#indents[li] = i - s;
+    }
+    return v;
   }
 
   #isBlank(li: number): boolean {
@@ -199,7 +186,7 @@ class Parser {
     const end = this.#ends[li]!;
     const c = t[pos];
     if (c === '"' || c === "'") {
-      const q = c === '"' ? this.#doubleQuoted(pos, end) : this.#singleQuoted(pos, end);
+      const q = (c === '"' ? doubleQuoted(t, pos, end) : singleQuoted(t, pos, end)) ?? bail();
       if (t[q.end] !== ':') return undefined;
       if (q.end + 1 < end && t[q.end + 1] !== ' ') throw BAIL;
       return { key: q.value, after: q.end + 1 };
@@ -207,8 +194,8 @@ class Parser {
     if (c === undefined || INDICATORS.has(c)) return undefined;
     let i = pos;
     for (;;) {
-      i = t.indexOf(':', i);
-      if (i < 0 || i >= end) return undefined;
+      while (i < end && t.charCodeAt(i) !== 58) i++; // ':'
+      if (i >= end) return undefined;
       if (i + 1 === end || t[i + 1] === ' ') break;
       i++;
     }
@@ -300,7 +287,7 @@ class Parser {
     let after: number;
     if (c === '|') return this.#literal(li, p, parentIndent);
     if (c === '"' || c === "'") {
-      const q = c === '"' ? this.#doubleQuoted(p, end) : this.#singleQuoted(p, end);
+      const q = (c === '"' ? doubleQuoted(t, p, end) : singleQuoted(t, p, end)) ?? bail();
       js = q.value;
       node = { k: 'scalar', start: p, empty: false };
       after = q.end;
@@ -311,9 +298,9 @@ class Parser {
       after = f.end;
     } else {
       if (INDICATORS.has(c) && !(c === '-' && t[p + 1] !== ' ' && p + 1 < end)) throw BAIL;
-      const hash = t.indexOf(' #', p);
-      const stop = hash >= 0 && hash < end ? hash : end;
-      const s = t.slice(p, stop).trimEnd();
+      let stop = p;
+      while (stop < end && !(t.charCodeAt(stop) === 35 && t.charCodeAt(stop - 1) === 32)) stop++; // ` #` starts a comment
+      const s = trimSpaces(t.slice(p, stop));
       if (s.includes(': ') || s.endsWith(':')) throw BAIL;
       js = resolvePlain(s);
       node = { k: 'scalar', start: p, empty: false };
@@ -329,68 +316,12 @@ class Parser {
     return { js, node, next: li + 1 };
   }
 
-  #doubleQuoted(p: number, end: number): { value: string; end: number } {
-    const t = this.#t;
-    let out = '';
-    let i = p + 1;
-    while (i < end) {
-      const ch = t[i]!;
-      if (ch === '"') return { value: out, end: i + 1 };
-      if (ch !== '\\') {
-        out += ch;
-        i++;
-        continue;
-      }
-      const e = t[i + 1];
-      if (e === undefined || i + 1 >= end) throw BAIL;
-      const simple = DQ_ESCAPES[e];
-      if (simple !== undefined) {
-        out += simple;
-        i += 2;
-        continue;
-      }
-      const len = HEX_LEN[e];
-      if (len === undefined) throw BAIL;
-      const hex = t.slice(i + 2, i + 2 + len);
-      if (hex.length !== len || !/^[0-9a-fA-F]+$/.test(hex)) throw BAIL;
-      const cp = parseInt(hex, 16);
-      if (cp > 0x10ffff) throw BAIL;
-      out += String.fromCodePoint(cp);
-      i += 2 + len;
-    }
-    throw BAIL; // multi-line quoted scalar
-  }
-
-  #singleQuoted(p: number, end: number): { value: string; end: number } {
-    const t = this.#t;
-    let out = '';
-    let i = p + 1;
-    while (i < end) {
-      const ch = t[i]!;
-      if (ch === "'") {
-        if (t[i + 1] === "'" && i + 1 < end) {
-          out += "'";
-          i += 2;
-          continue;
-        }
-        return { value: out, end: i + 1 };
-      }
-      out += ch;
-      i++;
-    }
-    throw BAIL;
-  }
-
   /** A single-line flow collection starting at `p`. */
   #flow(p: number, end: number): { js: unknown; node: FastNode; end: number } {
     const t = this.#t;
-    const skip = (i: number): number => {
-      while (i < end && t[i] === ' ') i++;
-      return i;
-    };
     const open = t[p]!;
     const close = open === '[' ? ']' : '}';
-    let i = skip(p + 1);
+    let i = this.#skipSpaces(p + 1, end);
     if (open === '[') {
       const node: FastSeq = { k: 'seq', start: p, items: [] };
       const js: unknown[] = [];
@@ -399,9 +330,9 @@ class Parser {
         const item = this.#flowItem(i, end, false);
         js.push(item.js);
         node.items.push(item.node);
-        i = skip(item.end);
+        i = this.#skipSpaces(item.end, end);
         if (t[i] === ',') {
-          i = skip(i + 1);
+          i = this.#skipSpaces(i + 1, end);
           if (t[i] === close || i >= end) throw BAIL; // trailing comma
           continue;
         }
@@ -418,22 +349,27 @@ class Parser {
       if (typeof key.js !== 'string' || key.node.k !== 'scalar' || Object.hasOwn(js, key.js) || key.js === '__proto__') throw BAIL;
       i = key.end;
       if (t[i] !== ':' || t[i + 1] !== ' ') throw BAIL;
-      i = skip(i + 1);
+      i = this.#skipSpaces(i + 1, end);
       if (t[i] === ',' || t[i] === '}' || i >= end) throw BAIL; // empty value
       const value = this.#flowItem(i, end, false);
       js[key.js] = value.js;
       node.keys.push(key.js);
       node.keyAt.push(keyAt);
       node.values.push(value.node);
-      i = skip(value.end);
+      i = this.#skipSpaces(value.end, end);
       if (t[i] === ',') {
-        i = skip(i + 1);
+        i = this.#skipSpaces(i + 1, end);
         if (t[i] === close || i >= end) throw BAIL;
         continue;
       }
       if (t[i] === close) return { js, node, end: i + 1 };
       throw BAIL;
     }
+  }
+
+  #skipSpaces(i: number, end: number): number {
+    while (i < end && this.#t.charCodeAt(i) === 32) i++;
+    return i;
   }
 
   #flowItem(i: number, end: number, isKey: boolean): { js: unknown; node: FastNode; end: number } {
@@ -445,21 +381,22 @@ class Parser {
       return this.#flow(i, end);
     }
     if (c === '"' || c === "'") {
-      const q = c === '"' ? this.#doubleQuoted(i, end) : this.#singleQuoted(i, end);
+      const q = (c === '"' ? doubleQuoted(t, i, end) : singleQuoted(t, i, end)) ?? bail();
       return { js: q.value, node: { k: 'scalar', start: i, empty: false }, end: q.end };
     }
     if (INDICATORS.has(c) && !(c === '-' && t[i + 1] !== ' ' && t[i + 1] !== ',' && i + 1 < end)) throw BAIL;
     let j = i;
     while (j < end) {
-      const ch = t[j]!;
-      if (ch === ',' || ch === '[' || ch === ']' || ch === '{' || ch === '}') break;
-      if (ch === ':' && (t[j + 1] === ' ' || j + 1 === end)) break;
-      if (ch === '#' && t[j - 1] === ' ') throw BAIL;
+      const ch = t.charCodeAt(j);
+      if (ch === 44 || ch === 91 || ch === 93 || ch === 123 || ch === 125) break; // , [ ] { }
+      // In flow context `:` before a space or a flow indicator ends an implicit key.
+      if (ch === 58 && (j + 1 === end || isFlowBreak(t.charCodeAt(j + 1)))) break;
+      if (ch === 35 && t.charCodeAt(j - 1) === 32) throw BAIL; // ` #` comment inside a flow collection
       j++;
     }
     if (!isKey && t[j] === ':') throw BAIL; // `[a: b]` single-pair maps
     if (t[j] === '[' || t[j] === '{') throw BAIL;
-    const s = t.slice(i, j).trimEnd();
+    const s = trimSpaces(t.slice(i, j));
     if (s === '') throw BAIL;
     const js = resolvePlain(s);
     return { js, node: { k: 'scalar', start: i, empty: false }, end: i + s.length };
@@ -497,7 +434,7 @@ class Parser {
       lastContent = lines.length;
     }
     if (lastContent < 0) throw BAIL;
-    if (line >= this.#starts.length - 1 && this.#noFinalNewline) throw BAIL;
+    if (line >= this.#lineCount && this.#noFinalNewline) throw BAIL;
     const body = lines.slice(0, lastContent).join('\n');
     const trailing = lines.length - lastContent;
     const value = chomp === 'strip' ? body : chomp === 'clip' ? `${body}\n` : `${body}\n${'\n'.repeat(trailing)}`;

@@ -210,13 +210,16 @@ function assemble(parses: readonly FileParse[], files: string[], diagnostics: Di
       const prevObject = first.get(k);
       if (prevObject) {
         const prev = prevObject.origin;
+        // Resource keys carry no API group: an Istio Gateway and a Gateway API Gateway collide.
+        const groups = [prevObject, o].map((x) => String(x.object.apiVersion).split('/').slice(0, -1).join('/') || 'core');
+        const hint = groups[0] !== groups[1] ? ` (${groups[0]} and ${groups[1]} objects of one kind cannot share a namespace and name)` : '';
         diagnostics.push({
           code: 'LOAD_DUPLICATE_RESOURCE',
           severity: 'error',
           resource: o.key,
           path: '',
           origin: o.origin,
-          message: `Ignoring duplicate resource ${k}: first defined at ${prev.file}:${prev.line}:${prev.col}`,
+          message: `Ignoring duplicate resource ${k}: first defined at ${prev.file}:${prev.line}:${prev.col}${hint}`,
         });
         continue;
       }

@@ -10,7 +10,7 @@
  */
 import { extname } from 'node:path';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseAllDocuments, parseDocument, type Node } from 'yaml';
-import type { Diagnostic, Origin, ResourceKey } from '../../errors/diagnostic.js';
+import { groupOf, type Diagnostic, type Origin, type ResourceKey } from '../../errors/diagnostic.js';
 import { parseFieldPath, protoJsonName } from '../resources/schema/field-path.js';
 import type { KubeObject, PositionLookup } from '../resources/types.js';
 import { fastParseYaml, fastResolve, linePosition, type FastNode } from './fast-yaml.js';
@@ -282,7 +282,7 @@ function addObject(
   }
   objects.push({
     object: js as KubeObject,
-    key: { kind, namespace, name },
+    key: keyOf(kind, namespace, name, String((js as KubeObject).apiVersion ?? '')),
     get origin() {
       return originOf();
     },
@@ -321,4 +321,10 @@ export function resolvePosition(root: Node, path: string): number | undefined {
     node = value;
   }
   return offset;
+}
+
+/** Resource key; the group is recorded only where a kind name is ambiguous (see keyString). */
+function keyOf(kind: string, namespace: string, name: string, apiVersion: string): ResourceKey {
+  const group = groupOf(apiVersion);
+  return kind === 'Gateway' && group === 'gateway.networking.k8s.io' ? { kind, namespace, name, group } : { kind, namespace, name };
 }

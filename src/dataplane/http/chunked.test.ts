@@ -160,3 +160,63 @@ describe('chunk helpers', () => {
     assert.equal(s.done, true);
   });
 });
+
+describe('ChunkedScanner: fuzz', () => {
+  function prng(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function randomBody(rand: () => number): string {
+    let out = '';
+    const chunks = Math.floor(rand() * 4);
+    for (let c = 0; c < chunks; c++) {
+      const len = 1 + Math.floor(rand() * 40);
+      const hex = len.toString(16);
+      out += `${rand() < 0.5 ? hex : hex.toUpperCase()}${rand() < 0.3 ? ';e=1' : ''}\r\n${'\r\n0x;'.repeat(10).slice(0, len).padEnd(len, 'z')}\r\n`;
+    }
+    out += rand() < 0.5 ? '0\r\n' : '00;last\r\n';
+    if (rand() < 0.4) out += 'X-T: v\r\n';
+    return `${out}\r\n`;
+  }
+
+  function randomCuts(rand: () => number, len: number): number[] {
+    const cuts: number[] = [];
+    for (let at = 0; at < len;) {
+      at += 1 + Math.floor(rand() * 6);
+      if (at < len) cuts.push(at);
+    }
+    return cuts;
+  }
+
+  it('valid bodies are accepted whole and in random pieces', () => {
+    const rand = prng(7);
+    for (let i = 0; i < 500; i++) {
+      const body = randomBody(rand);
+      const raw = `${body}NEXT`;
+      assert.deepEqual(scanAll(raw), { used: body.length, done: true, error: '' }, JSON.stringify(raw));
+      assert.deepEqual(scanPieces(raw, randomCuts(rand, raw.length)), { used: body.length, done: true, error: '' });
+    }
+  });
+
+  it('mutated bodies give the same verdict whole and in pieces', () => {
+    const rand = prng(11);
+    const alphabet = ['\r', '\n', ';', ' ', '0', 'f', 'x', '\x00', ':', '\r\n'];
+    for (let i = 0; i < 1500; i++) {
+      let raw = randomBody(rand);
+      const at = Math.floor(rand() * raw.length);
+      const piece = alphabet[Math.floor(rand() * alphabet.length)]!;
+      raw = rand() < 0.5 ? raw.slice(0, at) + piece + raw.slice(at) : raw.slice(0, at) + raw.slice(at + 1);
+      const whole = scanAll(raw);
+      assert.ok(whole.used <= raw.length);
+      assert.ok(!(whole.done && whole.error !== ''));
+      assert.deepEqual(scanPieces(raw, randomCuts(rand, raw.length)), whole, JSON.stringify(raw));
+    }
+  });
+});

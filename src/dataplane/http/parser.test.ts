@@ -581,3 +581,86 @@ describe('parseResponseHead', () => {
     }
   });
 });
+
+describe('parsers: mutation fuzz', () => {
+  /** Small deterministic PRNG (mulberry32) so failures reproduce. */
+  function prng(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+      a = (a + 0x6d2b79f5) >>> 0;
+      let t = a;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  const ALPHABET = ['\r', '\n', '\r\n', ' ', '\t', ':', ',', ';', '\x00', '\x7f', '\xe9', 'a', 'A', '0', '9', '-', '/', '*', '#',
+    'chunked', 'Content-Length: 1\r\n', 'Transfer-Encoding: chunked\r\n', 'Host: h\r\n', '\r\n\r\n', 'HTTP/1.1'];
+  const SEEDS = [
+    'GET /a?b HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X\r\n\r\n',
+    'POST http://h/p HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n',
+    'OPTIONS * HTTP/1.0\r\nExpect: 100-continue\r\n\r\n',
+  ];
+  const RESPONSE_SEEDS = [
+    'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\n',
+    'HTTP/1.1 204 No Content\r\nX: a\r\n b\r\nTransfer-Encoding: gzip, chunked\r\n\r\n',
+  ];
+
+  function mutate(rand: () => number, seed: string): string {
+    let s = seed;
+    const edits = 1 + Math.floor(rand() * 3);
+    for (let e = 0; e < edits; e++) {
+      const at = Math.floor(rand() * (s.length + 1));
+      const op = rand();
+      const piece = ALPHABET[Math.floor(rand() * ALPHABET.length)]!;
+      if (op < 0.4) s = s.slice(0, at) + piece + s.slice(at);
+      else if (op < 0.7) s = s.slice(0, at) + s.slice(at + 1 + Math.floor(rand() * 3));
+      else s = s.slice(0, at) + piece + s.slice(at + piece.length);
+    }
+    return s;
+  }
+
+  type Parse = (buf: Buffer, end: number) => { n: number; error: string; names: string[]; values: string[] };
+  const parseReq: Parse = (buf, end) => {
+    const h = createRequestHead();
+    return { n: parseRequestHead(buf, 0, end, h, DEFAULT_LIMITS), error: h.error, names: h.names, values: h.values };
+  };
+  const parseRes: Parse = (buf, end) => {
+    const h = createResponseHead();
+    return { n: parseResponseHead(buf, 0, end, h, DEFAULT_LIMITS), error: h.error, names: h.names, values: h.values };
+  };
+
+  function check(parse: Parse, raw: string): void {
+    const buf = bytes(raw);
+    const whole = parse(buf, buf.length);
+    const where = JSON.stringify(raw);
+    if (whole.n > 0) {
+      assert.ok(whole.n <= buf.length, where);
+      assert.equal(buf.toString('latin1', whole.n - 4, whole.n), '\r\n\r\n', where);
+      assert.equal(whole.error, '');
+      for (const name of whole.names) assert.match(name, /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, where);
+      for (const value of whole.values) assert.doesNotMatch(value, /[\r\n\x00]|^[ \t]|[ \t]$/, where);
+      // The head alone parses the same.
+      assert.equal(parse(buf, whole.n).n, whole.n, where);
+    } else if (whole.n < 0) {
+      assert.equal(whole.error, ERROR_DETAILS[whole.n], where);
+      assert.deepEqual(whole.names, []);
+    }
+    // Prefixes: Incomplete or the same verdict, never a different one.
+    const stop = whole.n > 0 ? whole.n : buf.length;
+    for (let k = 0; k < stop; k++) {
+      const part = parse(buf, k);
+      assert.ok(part.n === 0 || (whole.n < 0 && part.n === whole.n), `${where} @${k}: ${part.n} vs ${whole.n}`);
+    }
+  }
+
+  it('request heads: never throws, verdicts agree across split points', () => {
+    const rand = prng(0x5eed);
+    for (let i = 0; i < 1500; i++) check(parseReq, mutate(rand, SEEDS[i % SEEDS.length]!));
+  });
+
+  it('response heads: never throws, verdicts agree across split points', () => {
+    const rand = prng(0xbeef);
+    for (let i = 0; i < 1000; i++) check(parseRes, mutate(rand, RESPONSE_SEEDS[i % RESPONSE_SEEDS.length]!));
+  });
+});

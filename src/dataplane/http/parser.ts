@@ -488,9 +488,11 @@ const VERSION_PREFIX = Buffer.from('HTTP/1.', 'latin1');
  * ERR_* code with `out.error` set. Errors in a partial head are reported as soon as they are
  * seen, and a head that cannot fit in limits.maxHeadBytes gives ERR_HEADERS_TOO_LARGE.
  *
- * Cost: O(end - start) per call, bounded by limits.maxHeadBytes. A caller that re-calls with a
- * growing buffer may pass `scanFrom` = the `end` of its previous Incomplete call: until the
- * head is complete only the new bytes are then examined.
+ * Cost: O(end - start) per call, bounded by limits.maxHeadBytes. A caller that re-calls with
+ * the accumulated head may pass `scanFrom`: the index in this `buf` up to which bytes were
+ * already given to an Incomplete call (with `start` = 0 and the carried-over bytes first,
+ * that is their length). Until the head is complete only the new bytes are then examined.
+ * The native CRLFCRLF search may look past `end` (to the end of `buf`), never the decision.
  */
 export function parseRequestHead(buf: Buffer, start: number, end: number, out: RequestHead, limits: HeadLimits, scanFrom = 0): number {
   out.method = '';
@@ -518,14 +520,15 @@ export function parseRequestHead(buf: Buffer, start: number, end: number, out: R
   const lim = end - start > limits.maxHeadBytes ? start + limits.maxHeadBytes : end;
 
   // Request line (RFC 9112 §3): method SP request-target SP HTTP-version CRLF.
+  // (Class loops run unbounded, as in scanFields(), and are checked against `lim` after.)
   let i = p;
-  while (i < lim && TOKEN[buf[i]!] !== 0) i++;
+  while (TOKEN[buf[i]!]! > 0) i++;
   if (i >= lim) return needMore(out, start, end, limits);
   let c = buf[i]!;
   if (c !== SP || i === p) return fail(out, c === LF ? ERR_BARE_LF : ERR_INVALID_METHOD);
   const me = i;
   const ts = ++i;
-  while (i < lim && TARGET[buf[i]!] === 1) i++;
+  while (TARGET[buf[i]!] === 1) i++;
   if (i >= lim) return needMore(out, start, end, limits);
   c = buf[i]!;
   if (c !== SP || i === ts) {

@@ -91,8 +91,7 @@ export const k8sGatewaySpec = obj({
 
 function checkPathValue(m: { type?: string; value?: unknown }, path: string, ctx: CheckContext): void {
   const type = m.type ?? 'PathPrefix';
-  if (typeof m.value !== 'string') return;
-  if (type === 'RegularExpression') return;
+  if (typeof m.value !== 'string' || (type !== 'Exact' && type !== 'PathPrefix')) return;
   if (!m.value.startsWith('/')) {
     ctx.error('VALIDATE_INVALID_VALUE', `${path}.value`, `Invalid path ${JSON.stringify(m.value)} for ${shortLabel(`${path}.value`)}: must start with "/"`);
   }

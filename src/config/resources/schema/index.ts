@@ -9,6 +9,7 @@ import {
 import {
   destinationRuleSpec, istioGatewaySpec, serviceEntrySpec, virtualServiceSpec, workloadEntrySpec,
 } from './istio.js';
+import { telemetrySpec } from './telemetry.js';
 import {
   endpointSliceFields, endpointsFields, ingressClassFields, ingressFields, namespaceFields, podFields, secretFields,
   serviceFields,
@@ -64,6 +65,8 @@ export const KIND_SPECS: readonly KindSpec[] = [
   { group: GATEWAY, kind: 'GRPCRoute', versions: ['v1', 'v1alpha2'], schema: withSpec(grpcRouteSpec) },
   { group: GATEWAY, kind: 'TLSRoute', versions: ['v1', 'v1alpha3', 'v1alpha2'], schema: withSpec(tlsRouteSpec) },
   { group: GATEWAY, kind: 'TCPRoute', versions: ['v1alpha2'], schema: withSpec(tcpRouteSpec) },
+
+  { group: 'telemetry.istio.io', kind: 'Telemetry', versions: ['v1', 'v1alpha1'], schema: withSpec(telemetrySpec) },
 
   { group: 'networking.k8s.io', kind: 'Ingress', versions: ['v1'], schema: envelope(ingressFields) },
   { group: 'networking.k8s.io', kind: 'IngressClass', versions: ['v1'], schema: envelope(ingressClassFields) },

@@ -9,6 +9,7 @@ import {
   type CheckContext, type ObjectSchema, type Schema,
 } from './dsl.js';
 import { closest } from './suggest.js';
+import { checkHeaderValue } from '../../../observability/format/compile.js';
 
 const u32 = (o: { min?: number; max?: number } = {}) => int({ min: 0, max: 4294967295, ...o });
 const i32 = (o: { min?: number; max?: number } = {}) => int({ min: -2147483648, max: 2147483647, ...o });
@@ -39,7 +40,13 @@ const portSelector = obj({ number: portNumber() });
 
 const destination = obj({ host: req(str({ minLength: 1 })), subset: str(), port: portSelector });
 
-const headerOperations = obj({ set: strMap(), add: strMap(), remove: strList() });
+/** Header values may hold Envoy command operators (`%DOWNSTREAM_REMOTE_ADDRESS%`); a bad one rejects the resource. */
+function headerFormat(v: unknown, path: string, ctx: CheckContext): void {
+  const e = typeof v === 'string' ? checkHeaderValue(v) : undefined;
+  if (e) ctx.error('OBS_HEADER_FORMAT_INVALID', path, `Invalid header value ${JSON.stringify(v)}: ${e.message}`);
+}
+const headerValues = map(withCheck(str(), headerFormat));
+const headerOperations = obj({ set: headerValues, add: headerValues, remove: strList() });
 
 const headers = obj({ request: headerOperations, response: headerOperations });
 
@@ -217,7 +224,7 @@ const httpRoute = obj(
     directResponse: httpDirectResponse,
     delegate: obj({ name: str(), namespace: str() }),
     rewrite: httpRewrite,
-    timeout: dur1ms(),
+    timeout: dur({ minMs: 0 }), // 0s = disabled, as Istio writes it
     retries: httpRetry,
     fault: httpFault,
     mirror: destination,

@@ -45,7 +45,8 @@ const ingressPath = withCheck(
 
 /** Ingress top-level fields. */
 export const ingressFields: Record<string, Schema> = {
-  spec: req(obj({
+  // Optional in the Kubernetes API; an Ingress without spec simply routes nothing.
+  spec: obj({
     ingressClassName: str(),
     defaultBackend: ingressBackend,
     backend: obj({}, { open: true, deprecated: 'extensions/v1beta1 field: use "defaultBackend"' }),
@@ -54,7 +55,7 @@ export const ingressFields: Record<string, Schema> = {
       http: obj({ paths: req(arr(ingressPath, { minItems: 1 })) }),
     })),
     tls: arr(obj({ hosts: strList(), secretName: str() })),
-  })),
+  }),
   status: any(),
 };
 

@@ -27,9 +27,10 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate closest to `word` within `maxDistance` edits (case-insensitive
- * comparison first: `round_robin` → `ROUND_ROBIN`); the first one wins a tie.
+ * comparison first: `round_robin` → `ROUND_ROBIN`); the first one wins a tie. Failing that,
+ * the only candidate that contains the word.
  */
-export function closest(word: string, candidates: Iterable<string>, maxDistance = 2): string | undefined {
+export function closest(word: string, candidates: readonly string[], maxDistance = 2): string | undefined {
   const lower = word.toLowerCase();
   let best: string | undefined;
   let bestDist = Infinity;
@@ -41,13 +42,19 @@ export function closest(word: string, candidates: Iterable<string>, maxDistance 
       bestDist = d;
     }
   }
-  // Very short words would match almost anything; require the distance to be small relative to the word.
-  if (best === undefined || bestDist > maxDistance || bestDist >= Math.max(word.length, 2)) return undefined;
-  return best;
+  // Very short words would match almost anything: at most one edit up to 3 characters.
+  const allowed = word.length <= 3 ? Math.min(1, maxDistance) : maxDistance;
+  if (best !== undefined && bestDist <= allowed && bestDist < word.length) return best;
+  // A word that is part of exactly one candidate (Ingress `Prefix` for Gateway API `PathPrefix`).
+  if (lower.length >= 4) {
+    const containing = candidates.filter((c) => c.toLowerCase().includes(lower));
+    if (containing.length === 1) return containing[0];
+  }
+  return undefined;
 }
 
 /** `did you mean "x"?` or undefined. */
-export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
+export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
   const c = closest(word, candidates);
   return c === undefined ? undefined : `did you mean "${c}"?`;
 }

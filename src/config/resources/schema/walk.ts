@@ -324,7 +324,8 @@ function walkObject(v: unknown, s: ObjectSchema, path: string, ctx: WalkContext,
     if (set.length > 1) {
       ctx.error('VALIDATE_ONE_OF', childPath(path, set[1]!), `Conflicting fields ${quoteList(set)}${where}: set only one`);
     } else if (set.length === 0 && group.mode === 'exactlyOne') {
-      ctx.error('VALIDATE_ONE_OF', path, `Missing one of ${quoteList(group.fields, 'or')}${where}: set exactly one`);
+      const inside = path ? ` in ${shortLabel(path)}` : '';
+      ctx.error('VALIDATE_ONE_OF', path, `Missing one of ${quoteList(group.fields, 'or')}${inside}: set exactly one`);
     }
   }
   const result = out ?? v;
