@@ -11,9 +11,13 @@ export class StreamInfo {
   upstreamSentHr = -1;
   upstreamFirstByteHr = -1;
   endHr = 0;
+  /** Monotonic time the last request body byte arrived from downstream (-1 = not recorded). */
+  requestEndHr = -1;
   method = '';
   /** Path and query as received (before any rewrite): %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%. */
   originalPath = '';
+  /** Path and query sent upstream when a rewrite changed it ('' = unchanged): %REQ(:PATH)%. */
+  upstreamPath = '';
   authority = '';
   /** `HTTP/1.1`, `HTTP/1.0`, `HTTP/2`. */
   protocol = '';
@@ -35,9 +39,15 @@ export class StreamInfo {
   responseWireBytes = 0;
   upstreamHost = '';
   upstreamCluster = '';
+  /** `HTTP/1.1` or `HTTP/2` towards the upstream ('' = no upstream): %UPSTREAM_PROTOCOL%. */
+  upstreamProtocol = '';
+  /** Failed upstream connection attempts of this stream (retried ones included). */
+  connectFailures = 0;
   upstreamLocalAddress = '';
   downstreamLocalAddress = '';
   downstreamRemoteAddress = '';
+  /** TCP peer when the remote address was derived from XFF/PROXY ('' = same as downstreamRemoteAddress). */
+  downstreamDirectRemoteAddress = '';
   requestedServerName = '';
   routeName = '';
   /** Stable route id (metrics label), '' when no route matched. */
@@ -51,6 +61,9 @@ export class StreamInfo {
   reqValues: readonly string[] = EMPTY;
   resNames: readonly string[] = EMPTY;
   resValues: readonly string[] = EMPTY;
+  /** Response trailers (lower-case names / values): %TRAILER()%, gRPC status. */
+  trailerNames: readonly string[] = EMPTY;
+  trailerValues: readonly string[] = EMPTY;
 
   addFlag(f: string): void {
     if (this.flags === '') this.flags = f;

@@ -1,0 +1,1 @@
+export { compileCel, compileFilter, compileStringExpr, checkCel, CelError, ATTRIBUTES, type Evaluator } from './compile.js';

@@ -1,0 +1,193 @@
+/**
+ * Format strings compiled once into literal parts and operator functions, rendered per
+ * request with plain string concatenation (no regex, no parsing, no per-request closures).
+ *
+ *  - TEXT: empty values render `-` (or nothing with omitEmptyValues).
+ *  - JSON (`json_format`, as Istio configures Envoy): every value is a string, empty ones `"-"`;
+ *    keys keep the order given; nested objects are allowed.
+ *  - Header values: empty operators render nothing, and an empty header is not added
+ *    (Envoy `keep_empty_value: false`).
+ */
+import type { StreamInfo } from '../stream-info.js';
+import { compileOperator, type OpFn } from './operators.js';
+import { FormatError, tokenizeFormat } from './parser.js';
+
+/** A parsed and compiled format string: `lits.length === ops.length + 1`. */
+export interface CompiledFormat {
+  readonly source: string;
+  readonly lits: readonly string[];
+  readonly ops: readonly OpFn[];
+}
+
+/** Compile a format string (throws FormatError with the position of the bad operator). */
+export function compileFormat(source: string): CompiledFormat {
+  const lits: string[] = [''];
+  const ops: OpFn[] = [];
+  for (const t of tokenizeFormat(source)) {
+    if (typeof t === 'string') lits[lits.length - 1] += t;
+    else { ops.push(compileOperator(t)); lits.push(''); }
+  }
+  return { source, lits, ops };
+}
+
+/** Render with `empty` standing for unset values. */
+export function render(c: CompiledFormat, info: StreamInfo, empty: string): string {
+  const { lits, ops } = c;
+  let s = lits[0]!;
+  for (let k = 0; k < ops.length; k++) {
+    const v = ops[k]!(info);
+    s += (v === '' ? empty : v) + lits[k + 1]!;
+  }
+  return s;
+}
+
+/** Formats one access-log line (newline included). */
+export interface LineFormatter {
+  format(info: StreamInfo): string;
+}
+
+export interface FormatOptions {
+  /** Envoy omit_empty_values: empty values render '' (TEXT) or drop the key (JSON). */
+  readonly omitEmptyValues?: boolean;
+}
+
+/** A TEXT format, used as given (append the newline yourself, see istioTextFormat). */
+export function createTextFormatter(source: string, opts: FormatOptions = {}): LineFormatter {
+  const c = compileFormat(source);
+  const empty = opts.omitEmptyValues ? '' : '-';
+  return { format: (info) => render(c, info, empty) };
+}
+
+/** A JSON object format: `{key: "format string" | nested object}` → one JSON object per line. */
+export type JsonFormatSpec = { readonly [key: string]: string | JsonFormatSpec };
+
+/** Compile a JSON format; `path` prefixes error messages with the offending key. */
+export function createJsonFormatter(spec: JsonFormatSpec, opts: FormatOptions = {}): LineFormatter {
+  const tree = compileJson(spec, '');
+  if (opts.omitEmptyValues) return { format: (info) => `${renderOmitting(tree, info) ?? '{}'}\n` };
+  // Flatten: literal JSON syntax between string values, one JSON.stringify per value.
+  const lits: string[] = [''];
+  const vals: CompiledFormat[] = [];
+  flatten(tree, lits, vals);
+  lits[lits.length - 1] += '\n';
+  const n = vals.length;
+  return {
+    format(info) {
+      let s = lits[0]!;
+      for (let k = 0; k < n; k++) s += JSON.stringify(render(vals[k]!, info, '-')) + lits[k + 1]!;
+      return s;
+    },
+  };
+}
+
+type JsonNode = { readonly key: string; readonly value: CompiledFormat | JsonNode[] };
+
+function compileJson(spec: JsonFormatSpec, path: string): JsonNode[] {
+  const out: JsonNode[] = [];
+  for (const [key, v] of Object.entries(spec)) {
+    const at = path ? `${path}.${key}` : key;
+    if (typeof v === 'string') {
+      try {
+        out.push({ key, value: compileFormat(v) });
+      } catch (e) {
+        if (e instanceof FormatError) throw new FormatError(`${e.message} (in JSON key "${at}")`, e.position, e.operator);
+        throw e;
+      }
+    } else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      out.push({ key, value: compileJson(v, at) });
+    } else {
+      throw new FormatError(`Invalid value for JSON key "${at}": expected a format string or an object`, 0);
+    }
+  }
+  return out;
+}
+
+function flatten(nodes: readonly JsonNode[], lits: string[], vals: CompiledFormat[]): void {
+  lits[lits.length - 1] += '{';
+  nodes.forEach((n, idx) => {
+    lits[lits.length - 1] += `${idx ? ',' : ''}${JSON.stringify(n.key)}:`;
+    if (Array.isArray(n.value)) flatten(n.value, lits, vals);
+    else { vals.push(n.value as CompiledFormat); lits.push(''); }
+  });
+  lits[lits.length - 1] += '}';
+}
+
+function renderOmitting(nodes: readonly JsonNode[], info: StreamInfo): string | undefined {
+  let s = '';
+  for (const n of nodes) {
+    let v: string | undefined;
+    if (Array.isArray(n.value)) v = renderOmitting(n.value, info);
+    else {
+      const r = render(n.value as CompiledFormat, info, '');
+      v = r === '' ? undefined : JSON.stringify(r);
+    }
+    if (v === undefined) continue;
+    s += `${s ? ',' : ''}${JSON.stringify(n.key)}:${v}`;
+  }
+  return s === '' ? undefined : `{${s}}`;
+}
+
+/** Istio's default TEXT format (EnvoyTextLogFormat, Istio ≥ 1.9, with UPSTREAM_CLUSTER_RAW), newline included. */
+export const ISTIO_TEXT_FORMAT =
+  '[%START_TIME%] "%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%" %RESPONSE_CODE% %RESPONSE_FLAGS% ' +
+  '%RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS% "%UPSTREAM_TRANSPORT_FAILURE_REASON%" %BYTES_RECEIVED% %BYTES_SENT% ' +
+  '%DURATION% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% "%REQ(X-FORWARDED-FOR)%" "%REQ(USER-AGENT)%" "%REQ(X-REQUEST-ID)%" ' +
+  '"%REQ(:AUTHORITY)%" "%UPSTREAM_HOST%" %UPSTREAM_CLUSTER_RAW% %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% ' +
+  '%DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME% %ROUTE_NAME%\n';
+
+/** Istio's default JSON keys (EnvoyJSONLogFormatIstio), in Istio's order. */
+export const ISTIO_JSON_FORMAT: JsonFormatSpec = Object.freeze({
+  start_time: '%START_TIME%',
+  route_name: '%ROUTE_NAME%',
+  method: '%REQ(:METHOD)%',
+  path: '%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%',
+  protocol: '%PROTOCOL%',
+  response_code: '%RESPONSE_CODE%',
+  response_flags: '%RESPONSE_FLAGS%',
+  response_code_details: '%RESPONSE_CODE_DETAILS%',
+  connection_termination_details: '%CONNECTION_TERMINATION_DETAILS%',
+  bytes_received: '%BYTES_RECEIVED%',
+  bytes_sent: '%BYTES_SENT%',
+  duration: '%DURATION%',
+  upstream_service_time: '%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%',
+  x_forwarded_for: '%REQ(X-FORWARDED-FOR)%',
+  user_agent: '%REQ(USER-AGENT)%',
+  request_id: '%REQ(X-REQUEST-ID)%',
+  authority: '%REQ(:AUTHORITY)%',
+  upstream_host: '%UPSTREAM_HOST%',
+  upstream_cluster: '%UPSTREAM_CLUSTER_RAW%',
+  upstream_local_address: '%UPSTREAM_LOCAL_ADDRESS%',
+  downstream_local_address: '%DOWNSTREAM_LOCAL_ADDRESS%',
+  downstream_remote_address: '%DOWNSTREAM_REMOTE_ADDRESS%',
+  requested_server_name: '%REQUESTED_SERVER_NAME%',
+  upstream_transport_failure_reason: '%UPSTREAM_TRANSPORT_FAILURE_REASON%',
+});
+
+/** Istio appends a newline to custom text formats that lack one. */
+export function istioTextFormat(custom: string | undefined): string {
+  if (custom === undefined || custom === '') return ISTIO_TEXT_FORMAT;
+  return custom.endsWith('\n') ? custom : `${custom}\n`;
+}
+
+/**
+ * A header value: a plain string when it holds no operator (zero per-request cost; `%%` is
+ * unescaped), else a function rendering it per request ('' = do not add the header).
+ * Throws FormatError for an invalid value.
+ */
+export function compileHeaderValue(value: string): string | ((info: StreamInfo) => string) {
+  if (!value.includes('%')) return value;
+  const c = compileFormat(value);
+  if (c.ops.length === 0) return c.lits[0]!;
+  return (info) => render(c, info, '');
+}
+
+/** Validate a header value: undefined when fine, else the error. */
+export function checkHeaderValue(value: string): FormatError | undefined {
+  try {
+    compileHeaderValue(value);
+    return undefined;
+  } catch (e) {
+    if (e instanceof FormatError) return e;
+    throw e;
+  }
+}
