@@ -218,14 +218,15 @@ test('duplicate resources across files: error naming both places, the first is k
   assert.match(d!.message, new RegExp(`first defined at ${join(root, 'a.yaml')}:1:1$`));
 });
 
-test('an Istio Gateway and a Gateway API Gateway with one name collide, and the message says why', async () => {
+test('an Istio Gateway and a Gateway API Gateway may share a namespace and name (keyed by group)', async () => {
   const root = tree({
     'a.yaml': 'apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: web, namespace: infra}\nspec: {servers: []}\n',
     'b.yaml': 'apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: web, namespace: infra}\nspec: {gatewayClassName: x, listeners: []}\n',
   });
   const r = await loadPaths([root]);
-  assert.deepEqual(r.resources.map((x) => x.object.apiVersion), ['networking.istio.io/v1']);
-  assert.match(r.diagnostics[0]!.message, /\(networking\.istio\.io and gateway\.networking\.k8s\.io objects of one kind cannot share a namespace and name\)$/);
+  assert.deepEqual(r.resources.map((x) => x.object.apiVersion), ['networking.istio.io/v1', 'gateway.networking.k8s.io/v1']);
+  assert.equal(r.diagnostics.length, 0);
+  assert.deepEqual(r.resources.map((x) => keyString(x.key)), ['Gateway/infra/web', 'Gateway.gateway.networking.k8s.io/infra/web']);
 });
 
 test('objects without apiVersion, kind or metadata.name are errors and are skipped', async () => {
