@@ -63,9 +63,12 @@ const cfg = {
   nodeDir: env.BENCH_NODE_DIR || '/tmp/bench-node',
   sharedDir: env.BENCH_SHARED_DIR || path.resolve(ROOT, '../shared/bench'),
   porticoEntry: path.resolve(ROOT, env.PORTICO_ENTRY || 'dist/cli/main.js'),
+  porticoWorkers: Math.max(1, Math.floor(numEnv('PORTICO_WORKERS', 1))),
   porticoNodeArgs: (env.PORTICO_NODE_ARGS || '').split(/\s+/).filter(Boolean), // e.g. --cpu-prof --cpu-prof-dir=/tmp/prof
   contenders: listEnv('CONTENDERS', ALL_CONTENDERS),
   scenarios: listEnv('SCENARIOS', ALL_SCENARIOS),
+  quietMax: numEnv('QUIET_MAX', 0), // > 0: before each turn wait until other load < QUIET_MAX cores ...
+  quietWaitS: numEnv('QUIET_WAIT_S', 10), // ... but at most this long
   keepTmp: env.KEEP_TMP === '1',
   readyTimeoutMs: 20_000,
   pauseMs: 300,
@@ -147,6 +150,7 @@ function isAlive(pid) {
 
 // ------------------------------------------------------------------ processes
 
+let upstreamRec = null;
 const servers = []; // { name, pid, child, exited, exit, logFile }
 let loadChild = null; // the wrk currently running, killed on Ctrl-C
 
@@ -479,10 +483,22 @@ function runWrk(turn, seconds, latency) {
   });
 }
 
+// This process's own CPU plus that of its reaped children (wrk), in ticks: /proc/self/stat
+// utime stime cutime cstime. wrk is reaped when it exits, so its CPU lands in cutime/cstime.
+function selfAndChildrenTicks() {
+  const f = statFields('self');
+  return Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+}
+
 // One measured turn: wrk with the contender's process tree sampled from /proc.
-async function measure(turn) {
+// "other" = machine busy CPU - proxy - upstream - wrk - this harness: other tenants' load.
+async function measure(turn, upstreamRec) {
   const root = turn.inst.rec.pid;
   const pids0 = processTree(root);
+  const up0 = cpuTicks(processTree(upstreamRec.pid));
+  const self0 = selfAndChildrenTicks();
+  const busy0 = machineBusyTicks();
+  const h0 = process.hrtime.bigint();
   const ticks0 = cpuTicks(pids0);
   let rssPeak = rssBytes(pids0);
   let sampling = true;
@@ -495,11 +511,16 @@ async function measure(turn) {
   const w = await runWrk(turn, cfg.duration, true);
   sampling = false;
   const ticks1 = cpuTicks(processTree(root));
+  const up1 = cpuTicks(processTree(upstreamRec.pid));
+  const self1 = selfAndChildrenTicks();
+  const busy1 = machineBusyTicks();
+  const secs = Number(process.hrtime.bigint() - h0) / 1e9;
   await sampler;
   const r = parseWrk(w.out);
   if (!Number.isFinite(r.rps)) r.problem = `wrk exit ${w.code}: ${w.out.trim().split('\n').slice(-3).join(' ')}`;
   r.cpuUsPerReq = r.requests > 0 ? ((ticks1 - ticks0) / HZ) * 1e6 / r.requests : NaN;
-  r.proxyCores = (ticks1 - ticks0) / HZ / cfg.duration;
+  r.proxyCores = (ticks1 - ticks0) / HZ / secs;
+  r.otherCores = Math.max(0, (busy1 - busy0 - (ticks1 - ticks0) - (up1 - up0) - (self1 - self0)) / HZ / secs);
   r.rssMiB = rssPeak / 2 ** 20;
   return r;
 }
@@ -526,7 +547,7 @@ async function main() {
   if (cfg.pin && NCPU < 2) { notes.push(`PIN=1 ignored: only ${NCPU} CPU.`); cfg.pin = false; }
   if (cfg.pin && !sh('command -v taskset')) { notes.push('PIN=1 ignored: taskset not found.'); cfg.pin = false; }
 
-  // Instances: one process each, own port (upstream = base, then base+1..; admin ports base+20..).
+  // Instances: one process each, own port (upstream = base, contenders base+1..7, Portico admin base+22..24).
   const P = cfg.portBase;
   const upstream = { name: 'upstream', port: P };
   const wantPortico = cfg.contenders.includes('portico');
@@ -573,8 +594,12 @@ async function main() {
     `rounds=${cfg.rounds} duration=${cfg.duration}s warmup=${cfg.warmup}s; turns: ${turns.map((t) => `${t.contender}/${t.scenario}`).join(', ')}`);
 
   // Upstream (fatal if it does not come up).
-  upstream.rec = startServer('upstream', 'nginx', ['-c', writeNginxUpstream(upstream.port), '-p', TMP], { cpu: cfg.loadCpu });
+  upstreamRec = upstream.rec = startServer('upstream', 'nginx', ['-c', writeNginxUpstream(upstream.port), '-p', TMP], { cpu: cfg.loadCpu });
   try { await waitReady(upstream.rec, upstream.port, 'upstream', '/'); } catch (e) { fatal(`upstream nginx: ${e.message}`); }
+
+  // Builds with --workers default to one worker per CPU; the bench wants PORTICO_WORKERS (1).
+  const porticoHasWorkers = wantPortico && fs.existsSync(cfg.porticoEntry) &&
+    sh(`${JSON.stringify(process.execPath)} ${JSON.stringify(cfg.porticoEntry)} run --help 2>&1`).includes('--workers');
 
   // Contenders: a failure is noted and the contender dropped.
   const starters = {
@@ -586,6 +611,7 @@ async function main() {
       else writePorticoSimple(dir, i.port, upstream.port);
       const args = [...cfg.porticoNodeArgs, cfg.porticoEntry, 'run', '--config', dir, '--admin-port', String(i.admin), '--bind', '127.0.0.1'];
       if (!i.accessLog) args.push('--no-access-log');
+      if (porticoHasWorkers) args.push('--workers', String(cfg.porticoWorkers)); // default would be one per CPU
       // access log ON goes to stdout -> /dev/null: we measure producing it, not a terminal
       return startServer(i.name, process.execPath, args, { cpu: cfg.proxyCpu, cwd: ROOT, stdoutToNull: i.accessLog });
     },
@@ -640,20 +666,24 @@ async function main() {
     for (const t of turns) {
       markDead(t);
       if (!live(t)) continue;
-      const bg = await backgroundCores(cfg.pauseMs);
-      const r = await measure(t);
+      let bg = await backgroundCores(cfg.pauseMs);
+      // Optional quiet gate: wait (bounded) for other tenants to calm down before the turn.
+      for (const until = Date.now() + cfg.quietWaitS * 1000; cfg.quietMax > 0 && bg >= cfg.quietMax && Date.now() < until;) {
+        bg = await backgroundCores(500);
+      }
+      const r = await measure(t, upstreamRec);
       r.bgCores = bg;
       markDead(t);
       if (r.problem) notes.push(`${t.contender}/${t.scenario} round ${round}: ${r.problem}`);
       runs.push({ round, turn: t, ...r });
       log(`round ${round} ${`${t.contender}/${t.scenario}`.padEnd(28)} ${fmtInt(r.rps).padStart(7)} req/s  p50 ${fmt2(r.p50)} p99 ${fmt2(r.p99)} ms  ` +
-        `cpu ${fmt1(r.cpuUsPerReq)} µs/req (${fmt2(r.proxyCores)} cores)  rss ${fmt1(r.rssMiB)} MiB  bg ${fmt2(bg)} cores${r.errors ? `  ERRORS ${r.errors}` : ''}`);
+        `cpu ${fmt1(r.cpuUsPerReq)} µs/req (${fmt2(r.proxyCores)} cores)  rss ${fmt1(r.rssMiB)} MiB  other load before ${fmt2(bg)} / during ${fmt2(r.otherCores)} cores${r.errors ? `  ERRORS ${r.errors}` : ''}`);
     }
   }
   return report(turns, runs);
 }
 
-const BUSY_BG = 0.3; // cores of other load before a turn that make it "shared"
+const BUSY_OTHER = 0.3; // cores of other load during a turn that make the run "shared"
 
 function report(turns, runs) {
   const of = (t) => runs.filter((r) => r.turn === t);
@@ -669,19 +699,20 @@ function report(turns, runs) {
   };
   const nginx = find('nginx-proxy', 'simple');
   const L = [];
-  L.push('| contender | scenario | req/s median (min–max) | × nginx-proxy, same round | p50 ms | p99 ms | proxy CPU µs/req | RSS MiB peak | errors |');
-  L.push('|---|---|---|---|---|---|---|---|---|');
+  L.push('| contender | scenario | req/s median (min–max) | × nginx-proxy, same round | p50 ms | p99 ms | proxy CPU µs/req | proxy cores | RSS MiB peak | errors | other load, cores |');
+  L.push('|---|---|---|---|---|---|---|---|---|---|---|');
   for (const t of turns) {
     const rs = of(t);
     const label = t.scenario === 'log' ? 'log (access log on → /dev/null)' : t.scenario + (t.reference ? ' (reference)' : '');
     if (rs.length === 0) {
-      L.push(`| ${t.contender} | ${label} | ${t.inst.failed ? 'failed / skipped' : 'no runs'} | - | - | - | - | - | - |`);
+      L.push(`| ${t.contender} | ${label} | ${t.inst.failed ? 'failed / skipped' : 'no runs'} | - | - | - | - | - | - | - | - |`);
       continue;
     }
     const ratio = t === nginx ? { v: 1, n: rs.length } : sameRound(t, nginx);
     L.push(`| ${t.contender} | ${label} | ${range(rs.map((r) => r.rps), fmtInt)} | ${ratio.n ? fmt2(ratio.v) : '-'} | ` +
       `${fmt2(median(rs.map((r) => r.p50)))} | ${fmt2(median(rs.map((r) => r.p99)))} | ${fmt1(median(rs.map((r) => r.cpuUsPerReq)))} | ` +
-      `${fmt1(Math.max(...rs.map((r) => r.rssMiB)))} | ${rs.reduce((a, r) => a + r.errors, 0)} |`);
+      `${fmt2(median(rs.map((r) => r.proxyCores)))} | ${fmt1(Math.max(...rs.map((r) => r.rssMiB)))} | ${rs.reduce((a, r) => a + r.errors, 0)} | ` +
+      `${rs.map((r) => fmt1(r.otherCores)).join(' ')} |`);
   }
 
   const portico = find('portico', 'simple');
@@ -703,19 +734,21 @@ function report(turns, runs) {
   const nginxV = sh('nginx -v 2>&1').replace(/^nginx version: /, '');
   const rev = sh(`git -C ${JSON.stringify(ROOT)} rev-parse --short HEAD`);
   const dirty = rev && sh(`git -C ${JSON.stringify(ROOT)} status --porcelain --untracked-files=no`) ? ' + uncommitted changes' : '';
-  const knobs = ['ROUNDS', 'DURATION', 'WARMUP', 'CONNS', 'THREADS', 'PIN', 'PROXY_CPU', 'LOAD_CPU', 'CONTENDERS', 'SCENARIOS', 'BENCH_NODE_DIR', 'BENCH_PORT_BASE', 'PORTICO_ENTRY', 'PORTICO_NODE_ARGS']
+  const porticoWhat = cfg.porticoEntry.startsWith(`${ROOT}/`) ? `${rev || '?'}${dirty}` : `from ${cfg.porticoEntry} (not this checkout's dist/)`;
+  const knobs = ['ROUNDS', 'DURATION', 'WARMUP', 'CONNS', 'THREADS', 'PIN', 'PROXY_CPU', 'LOAD_CPU', 'CONTENDERS', 'SCENARIOS', 'BENCH_NODE_DIR', 'BENCH_PORT_BASE', 'PORTICO_ENTRY', 'PORTICO_NODE_ARGS', 'PORTICO_WORKERS', 'QUIET_MAX', 'QUIET_WAIT_S']
     .filter((k) => env[k] !== undefined).map((k) => `${k}=${/[\s'"]/.test(env[k]) ? `'${env[k]}'` : env[k]}`);
   const stamp = new Date().toISOString();
   const head = [
     `# Portico bench — ${stamp}`,
     '',
     `- Command: \`${[...knobs, 'npm run bench'].join(' ')}\``,
-    `- Machine: ${NCPU} CPUs (${os.cpus()[0]?.model?.trim() ?? '?'}), kernel ${os.release()}, node ${process.version}, nginx ${nginxV || '?'}, ${sh('wrk -v 2>&1 | head -1').split(' ').slice(0, 2).join(' ') || 'wrk ?'}; Portico ${rev || '?'}${dirty}`,
+    `- Machine: ${NCPU} CPUs (${os.cpus()[0]?.model?.trim() ?? '?'}), kernel ${os.release()}, node ${process.version}, nginx ${nginxV || '?'}, ${sh('wrk -v 2>&1 | head -1').split(' ').slice(0, 2).join(' ') || 'wrk ?'}; Portico ${porticoWhat}`,
     `- Load: \`wrk -t${cfg.threads} -c${cfg.conns} -d${cfg.duration}s --latency\` per turn, ${cfg.rounds} round(s), contenders take turns within each round; warm-up ${cfg.warmup} s each. ` +
       (cfg.pin ? `Pinned: proxies on CPU ${cfg.proxyCpu}, wrk + upstream nginx on CPU ${cfg.loadCpu}.` : 'Not pinned.'),
     `- Upstream: nginx 1 worker, \`return 200 "ok"\`, keep-alive. Ratios are per round, then the median. CPU µs/req = CPU time (utime+stime, CLK_TCK ${HZ}) of the proxy's process tree ÷ requests.`,
-    `- Background load (other processes, sampled ${cfg.pauseMs} ms before each turn while ours idled): ${range(runs.map((r) => r.bgCores), fmt2)} cores` +
-      `${Math.max(0, ...finite(runs.map((r) => r.bgCores))) > BUSY_BG ? ' — the machine was shared: trust the same-round ratios and CPU µs/req more than absolute req/s' : ''}; ` +
+    `- Other load (CPU used by other processes during the turns, machine total minus proxy, upstream, wrk and this harness; last column, per round): ${range(runs.map((r) => r.otherCores), fmt2)} cores` +
+      (cfg.quietMax > 0 ? ` (quiet gate: waited up to ${cfg.quietWaitS} s per turn for < ${cfg.quietMax} cores)` : '') +
+      `${Math.max(0, ...finite(runs.map((r) => r.otherCores))) > BUSY_OTHER ? ' — **the machine was shared: compare same-round ratios and CPU µs/req of turns with low other load, not absolute req/s**' : ''}; ` +
       `loadavg at end ${fs.readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ')}; wall time ${((Date.now() - t0) / 1000).toFixed(0)} s`,
     '',
   ];

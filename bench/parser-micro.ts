@@ -1,11 +1,11 @@
 /**
  * Micro-benchmark of the HTTP/1.1 head parsers (not a test).
- * Run: node --import tsx src/dataplane/http/parser.bench.ts [iterations]
+ * Run: node --import tsx bench/parser-micro.ts [iterations]
  * Prints ns per call (best of 10 rounds) for a typical 8-header request, a typical response and path normalisation.
  */
-import { ChunkedScanner } from './chunked.js';
-import { normalizePath } from './path.js';
-import { createRequestHead, createResponseHead, DEFAULT_LIMITS, parseRequestHead, parseResponseHead } from './parser.js';
+import { ChunkedScanner } from '../src/dataplane/http/chunked.js';
+import { normalizePath } from '../src/dataplane/http/path.js';
+import { createRequestHead, createResponseHead, DEFAULT_LIMITS, parseRequestHead, parseResponseHead } from '../src/dataplane/http/parser.js';
 
 const REQUEST = Buffer.from(
   'GET /api/v1/users/12345/orders?expand=items&limit=20 HTTP/1.1\r\n' +

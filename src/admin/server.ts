@@ -5,16 +5,26 @@
 import http from 'node:http';
 import { keyString } from '../errors/diagnostic.js';
 import type { Gateway } from '../runtime/gateway.js';
+import { certInventory } from './certs.js';
 
 export interface AdminOptions {
   readonly port: number;
   readonly address: string;
+  /** Bind this process's own port even in a cluster worker (a worker's private admin API). */
+  readonly exclusive?: boolean;
+  /** Serves `GET /stats/prometheus` (text 0.0.4, or OpenMetrics when the Accept header asks). */
+  readonly metrics?: { render(accept?: string): { readonly body: string; readonly contentType: string } };
 }
 
 export function startAdmin(gw: Gateway, opts: AdminOptions): Promise<http.Server> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://admin');
     try {
+      if (url.pathname === '/stats/prometheus' && opts.metrics) {
+        const m = opts.metrics.render(req.headers.accept);
+        send(res, 200, m.body, m.contentType);
+        return;
+      }
       route(gw, url, res);
     } catch (e) {
       send(res, 500, { error: (e as Error).message });
@@ -22,7 +32,7 @@ export function startAdmin(gw: Gateway, opts: AdminOptions): Promise<http.Server
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port, opts.address, () => resolve(server));
+    server.listen({ port: opts.port, host: opts.address, exclusive: opts.exclusive === true }, () => resolve(server));
   });
 }
 
@@ -50,8 +60,11 @@ function route(gw: Gateway, url: URL, res: http.ServerResponse): void {
     case '/listeners':
       send(res, 200, gw.listenerStates());
       return;
+    case '/certs':
+      send(res, 200, certInventory(gw));
+      return;
     case '/':
-      send(res, 200, { endpoints: ['/ready', '/config_dump', '/config_dump?include_ir=true', '/clusters', '/listeners', '/healthz'] });
+      send(res, 200, { endpoints: ['/ready', '/config_dump', '/config_dump?include_ir=true', '/clusters', '/listeners', '/certs', '/healthz', '/stats/prometheus'] });
       return;
     default:
       send(res, 404, { error: `Unknown admin path "${url.pathname}"` });

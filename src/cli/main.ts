@@ -28,8 +28,15 @@ const COMMON_RUN = {
   namespace: { type: 'string' },
   labels: { type: 'string' },
   'ingress-port': { type: 'string' },
+  'ingress-https-port': { type: 'string' },
+  'trusted-proxies': { type: 'string' },
+  'forward-client-cert': { type: 'string' },
+  'cert-expiry-warning-days': { type: 'string' },
   'drain-timeout': { type: 'string' },
+  'drain-delay': { type: 'string' },
+  workers: { type: 'string' },
   'no-access-log': { type: 'boolean' },
+  'mesh-config': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -45,17 +52,34 @@ const COMMANDS: Record<string, Command> = {
   --namespace NS        namespace of this gateway workload (default istio-system)
   --labels k=v,...      pod labels of this gateway workload (default istio=ingressgateway)
   --ingress-port N      port Kubernetes Ingress resources are served on (default 80)
-  --drain-timeout DUR   how long in-flight requests may take on shutdown (default 5s)
-  --no-access-log       disable the access log on stdout`,
+  --ingress-https-port N  port Ingress spec.tls hosts are served on with TLS (default 443)
+  --trusted-proxies N   proxies in front whose X-Forwarded-For/-Proto are trusted, e.g. 1
+                        behind a TLS-offloading load balancer (default 0: ignore and overwrite)
+  --forward-client-cert MODE  X-Forwarded-Client-Cert policy: SANITIZE_SET (default), SANITIZE,
+                        FORWARD_ONLY, APPEND_FORWARD, ALWAYS_FORWARD_ONLY (docs/tls.md)
+  --cert-expiry-warning-days N  warn this many days before a certificate expires (default 30)
+  --workers N           worker processes sharing the listeners (default: CPUs available,
+                        cgroup quota included); 1 = a single process, no primary
+  --drain-delay DUR     after SIGTERM keep accepting this long, /ready already 503, so load
+                        balancers notice (default 0s; 5s behind a Kubernetes Service)
+  --drain-timeout DUR   then how long in-flight requests may take (default 5s)
+  --mesh-config FILE    Istio MeshConfig: accessLogFile, accessLogEncoding (TEXT|JSON),
+                        accessLogFormat, extensionProviders, defaultProviders (docs/observability.md)
+  --no-access-log       disable every access log (default: Istio's TEXT line on stdout)
+
+  Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP re-reads the config and, with workers,
+  replaces them one by one without dropping connections (docs/operations.md).`,
     options: COMMON_RUN,
     run: (v) => runCommand(v),
   },
   validate: {
     summary: 'Check config files; print every problem as file:line:col  Kind/ns/name  field  message',
-    usage: `portico validate PATH... [--namespace NS] [--labels k=v,...]
+    usage: `portico validate PATH... [--namespace NS] [--labels k=v,...] [--mesh-config FILE]
+
+  --mesh-config FILE  also check an Istio MeshConfig (PATH may then be omitted)
 
   Exit 0 when the config is valid (warnings allowed), 1 when any error was found.`,
-    options: { namespace: { type: 'string' }, labels: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { namespace: { type: 'string' }, labels: { type: 'string' }, 'mesh-config': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     positionals: true,
     run: (v, p) => validateCommand(v, p),
   },

@@ -2,6 +2,7 @@
 import { formatDiagnostic, type Diagnostic } from '../errors/diagnostic.js';
 import { loadPaths } from '../config/sources/file-loader.js';
 import { translate } from '../config/translate/index.js';
+import { loadMeshConfig } from '../config/mesh/mesh-config.js';
 import { identityFrom } from './run.js';
 import { UsageError } from './flags.js';
 
@@ -13,10 +14,13 @@ function order(a: Diagnostic, b: Diagnostic): number {
 }
 
 export async function validateCommand(v: Record<string, unknown>, paths: string[]): Promise<number> {
-  if (paths.length === 0) throw new UsageError('Missing PATH: give one or more files or folders');
-  const loaded = await loadPaths(paths);
-  const t = translate(loaded.resources, identityFrom(v));
-  const all = [...loaded.diagnostics, ...t.diagnostics].sort(order);
+  const meshFile = v['mesh-config'] as string | undefined;
+  if (paths.length === 0 && meshFile === undefined) throw new UsageError('Missing PATH: give one or more files or folders (or --mesh-config FILE)');
+  // --mesh-config: its problems are listed like any other (file:line:col, field path).
+  const meshResult = meshFile !== undefined ? loadMeshConfig(meshFile) : undefined;
+  const loaded = paths.length > 0 ? await loadPaths(paths) : { resources: [], diagnostics: [], files: [] };
+  const t = translate(loaded.resources, identityFrom(v), meshResult?.mesh);
+  const all = [...(meshResult?.diagnostics ?? []), ...loaded.diagnostics, ...t.diagnostics].sort(order);
   for (const d of all) process.stdout.write(`${formatDiagnostic(d)}\n`);
   const errors = all.filter((d) => d.severity === 'error').length;
   const warnings = all.length - errors;

@@ -9,6 +9,9 @@ import { ISTIO_CODES } from './codes/istio.js';
 import { REGISTRY_CODES } from './codes/registry.js';
 import { GATEWAYAPI_CODES } from './codes/gatewayapi.js';
 import { INGRESS_CODES } from './codes/ingress.js';
+import { OBSERVABILITY_CODES } from './codes/observability.js';
+import { TLS_CODES } from './codes/tls.js';
+import { WORKER_CODES } from './codes/workers.js';
 
 export const CODES: Readonly<Record<string, string>> = Object.freeze({
   ...LOAD_CODES,
@@ -17,6 +20,9 @@ export const CODES: Readonly<Record<string, string>> = Object.freeze({
   ...REGISTRY_CODES,
   ...GATEWAYAPI_CODES,
   ...INGRESS_CODES,
+  ...OBSERVABILITY_CODES,
+  ...TLS_CODES,
+  ...WORKER_CODES,
 });
 
 export type Code = keyof typeof CODES;

@@ -1,107 +1,289 @@
 /**
- * Access log sink: one line per finished stream, Istio's default JSON object by default.
- * Lines are batched and written once per event-loop turn so logging never blocks the request
- * path; a clean shutdown flushes what is queued. The observability release adds the TEXT
- * format, custom Envoy operator formats and Telemetry API control on top of this sink.
+ * Access logs: compiled formats (TEXT or JSON, Envoy command operators) written by
+ * per-destination line writers.
+ *
+ * Never blocks the request path: a line is formatted in `onStream` and appended to an
+ * in-memory batch; the batch is written with ONE write per event-loop turn (setImmediate). If
+ * the output pushes back (pipe full, slow disk) batches wait for 'drain' in a bounded queue
+ * (16 MiB per destination); beyond it lines are dropped and counted, never buffered without
+ * bound. A clean shutdown flushes everything queued (`flush()`), so no line is lost.
  */
-import type { StreamInfo, StreamSink } from './stream-info.js';
+import fs from 'node:fs';
+import type { Logger } from '../runtime/gateway.js';
+import { compileFilter } from './cel/compile.js';
+import { createJsonFormatter, createTextFormatter, istioTextFormat, ISTIO_JSON_FORMAT, type JsonFormatSpec, type LineFormatter } from './format/index.js';
+import type { StreamInfo } from './stream-info.js';
 
-export interface AccessLogOptions {
-  readonly enabled: boolean;
-  /** Where lines go; default process.stdout. */
-  readonly out?: NodeJS.WritableStream;
+/** Most bytes queued per destination while its output pushes back. */
+export const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Largest single write to a shared stdout/stderr: POSIX makes pipe writes of at most PIPE_BUF
+ * (4096) bytes atomic, so lines of several worker processes never interleave mid-line.
+ */
+const PIPE_CHUNK = 4096;
+const FILE_CHUNK = 1024 * 1024;
+
+/** Where a writer's bytes go. */
+interface Output {
+  write(chunk: Buffer, cb: (err: NodeJS.ErrnoException | null, written: number) => void): void;
+  close(): Promise<void>;
 }
 
-const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
-
-function dash(s: string): string { return s === '' ? '-' : s; }
-
-function header(names: readonly string[], values: readonly string[], lname: string): string {
-  for (let i = 0; i < names.length; i++) if (names[i] === lname) return values[i]!;
-  return '';
-}
-
-/** Istio's default JSON access-log object (key order as Istio emits it). */
-export function istioJson(i: StreamInfo): string {
-  const ust = i.upstreamServiceTimeMs();
-  return JSON.stringify({
-    start_time: new Date(i.startMs).toISOString(),
-    route_name: dash(i.routeName),
-    method: dash(i.method),
-    path: dash(i.originalPath),
-    protocol: dash(i.protocol),
-    response_code: String(i.responseCode),
-    response_flags: dash(i.flags),
-    response_code_details: dash(i.detail),
-    connection_termination_details: dash(i.connectionTerminationDetails),
-    bytes_received: String(i.bytesReceived),
-    bytes_sent: String(i.bytesSent),
-    duration: String(i.durationMs()),
-    upstream_service_time: ust < 0 ? '-' : String(ust),
-    x_forwarded_for: dash(i.xForwardedFor || header(i.reqNames, i.reqValues, 'x-forwarded-for')),
-    user_agent: dash(header(i.reqNames, i.reqValues, 'user-agent')),
-    request_id: dash(i.requestId || header(i.reqNames, i.reqValues, 'x-request-id')),
-    authority: dash(i.authority),
-    upstream_host: dash(i.upstreamHost),
-    upstream_cluster: dash(i.upstreamCluster),
-    upstream_local_address: dash(i.upstreamLocalAddress),
-    downstream_local_address: dash(i.downstreamLocalAddress),
-    downstream_remote_address: dash(i.downstreamRemoteAddress),
-    requested_server_name: dash(i.requestedServerName),
-    upstream_transport_failure_reason: dash(i.upstreamTransportFailureReason),
-  });
-}
-
-export class AccessLog implements StreamSink {
-  readonly #out: NodeJS.WritableStream;
-  readonly #enabled: boolean;
-  #queue: string[] = [];
-  #queuedBytes = 0;
-  #scheduled = false;
-  /** Lines dropped because the output could not keep up (bounded memory). */
-  dropped = 0;
-  readonly #listeners: ((i: StreamInfo) => void)[] = [];
-
-  constructor(opts: AccessLogOptions) {
-    this.#out = opts.out ?? process.stdout;
-    this.#enabled = opts.enabled;
+/**
+ * A file descriptor written with fs.write (libuv thread pool): the event loop never waits for
+ * a slow disk or a full pipe. A non-blocking pipe that is full answers EAGAIN: retried later.
+ */
+class FdOutput implements Output {
+  readonly #fd: Promise<number>;
+  readonly #own: boolean;
+  constructor(fd: Promise<number>, own: boolean) {
+    this.#fd = fd;
+    this.#own = own;
+    fd.catch(() => {});
   }
 
-  /** Extra per-stream consumers (metrics). Must not throw. */
-  onDone(fn: (i: StreamInfo) => void): void { this.#listeners.push(fn); }
+  write(chunk: Buffer, cb: (err: NodeJS.ErrnoException | null, written: number) => void): void {
+    this.#fd.then((fd) => fs.write(fd, chunk, 0, chunk.length, null, (e, n) => cb(e, n)), (e: NodeJS.ErrnoException) => cb(e, 0));
+  }
 
-  onStreamDone(info: StreamInfo): void {
-    if (info.endHr === 0) info.endHr = performance.now();
-    for (const fn of this.#listeners) {
-      try { fn(info); } catch { /* never throw into the data plane */ }
+  async close(): Promise<void> {
+    if (!this.#own) return;
+    let fd: number;
+    try { fd = await this.#fd; } catch { return; } // never opened
+    await new Promise<void>((r) => fs.close(fd, () => r()));
+  }
+}
+
+/** A Writable (tests inject a PassThrough for /dev/stdout). */
+class StreamOutput implements Output {
+  readonly #out: NodeJS.WritableStream;
+  constructor(out: NodeJS.WritableStream) { this.#out = out; }
+  write(chunk: Buffer, cb: (err: NodeJS.ErrnoException | null, written: number) => void): void {
+    if (this.#out.write(chunk)) cb(null, chunk.length);
+    else this.#out.once('drain', () => cb(null, chunk.length));
+  }
+  async close(): Promise<void> { /* not ours */ }
+}
+
+/**
+ * Writes lines to one destination: lines of one event-loop turn are joined and written
+ * together (in chunks that end at a line boundary); one write is in flight at a time, the
+ * rest waits in a bounded queue.
+ */
+export class LineWriter {
+  readonly #out: Output;
+  readonly #chunk: number;
+  #batch = '';
+  #pending: Buffer | null = null;
+  #inFlight = false;
+  #scheduled = false;
+  #failed = false;
+  #idle: (() => void)[] = [];
+  readonly #onDropped: (n: number) => void;
+  readonly #onError: (e: Error) => void;
+  /** Lines dropped (queue full or output failed) and accepted. */
+  dropped = 0;
+  written = 0;
+
+  constructor(out: Output, chunk: number, onDropped: (n: number) => void, onError: (e: Error) => void) {
+    this.#out = out;
+    this.#chunk = chunk;
+    this.#onDropped = onDropped;
+    this.#onError = onError;
+  }
+
+  /** Append one line (newline included). */
+  push(line: string): void {
+    if (this.#failed || this.#batch.length + (this.#pending?.length ?? 0) > MAX_QUEUED_BYTES) {
+      this.dropped++;
+      this.#onDropped(1);
+      return;
     }
-    if (!this.#enabled) return;
-    const line = istioJson(info);
-    if (this.#queuedBytes > MAX_QUEUED_BYTES) { this.dropped++; return; }
-    this.#queue.push(line);
-    this.#queuedBytes += line.length;
+    this.#batch += line;
+    this.written++;
     if (!this.#scheduled) {
       this.#scheduled = true;
-      setImmediate(this.#flush);
+      setImmediate(this.#pump);
     }
   }
 
-  readonly #flush = (): void => {
+  readonly #pump = (): void => {
     this.#scheduled = false;
-    if (this.#queue.length === 0) return;
-    const text = `${this.#queue.join('\n')}\n`;
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    this.#out.write(text);
+    if (this.#inFlight) return;
+    if (this.#batch !== '') {
+      const b = Buffer.from(this.#batch, 'utf8');
+      this.#batch = '';
+      this.#pending = this.#pending === null ? b : Buffer.concat([this.#pending, b]);
+    }
+    const p = this.#pending;
+    if (p === null) { this.#settle(); return; }
+    let end = p.length;
+    if (end > this.#chunk) {
+      const nl = p.lastIndexOf(10, this.#chunk - 1);
+      end = nl === -1 ? (p.indexOf(10) === -1 ? p.length : p.indexOf(10) + 1) : nl + 1;
+    }
+    const chunk = end === p.length ? p : p.subarray(0, end);
+    this.#inFlight = true;
+    this.#out.write(chunk, (err, n) => {
+      this.#inFlight = false;
+      if (err) {
+        if (err.code === 'EAGAIN') { setTimeout(this.#pump, 5); return; } // full non-blocking pipe
+        this.#fail(err);
+        return;
+      }
+      const rest = p.subarray(n);
+      this.#pending = rest.length === 0 ? null : rest;
+      this.#pump();
+    });
   };
 
-  /** Write everything queued (clean shutdown). */
+  #fail(err: Error): void {
+    this.#failed = true;
+    const lost = this.#pending ? 1 : 0;
+    this.#pending = null;
+    this.#batch = '';
+    if (lost) this.#onDropped(lost);
+    this.#onError(err);
+    this.#settle();
+  }
+
+  #settle(): void {
+    if (this.#inFlight || this.#pending !== null || this.#batch !== '') return;
+    const w = this.#idle;
+    this.#idle = [];
+    for (const f of w) f();
+  }
+
+  /** Write everything queued; resolves when the output took it all. */
   flush(): Promise<void> {
-    this.#flush();
-    return new Promise((resolve) => {
-      const out = this.#out as NodeJS.WritableStream & { writableNeedDrain?: boolean };
-      if (out.writableNeedDrain) out.once('drain', () => resolve());
-      else resolve();
+    if (!this.#inFlight && this.#pending === null && this.#batch === '') return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#idle.push(resolve);
+      if (!this.#inFlight && !this.#scheduled) this.#pump();
     });
+  }
+
+  /** Flush, then close a file this writer opened. */
+  async close(): Promise<void> {
+    await this.flush();
+    await this.#out.close();
+  }
+}
+
+/** One configured access log: where, in which format, and which requests. */
+export interface AccessLogSpec {
+  /** `/dev/stdout`, `/dev/stderr` or a file path. */
+  readonly path: string;
+  readonly format: { readonly kind: 'text'; readonly text: string } | { readonly kind: 'json'; readonly spec: JsonFormatSpec };
+  readonly omitEmptyValues?: boolean;
+  /** CEL filter (Telemetry `filter.expression`): log only when true. */
+  readonly filter?: string;
+  /** Provider name, for messages. */
+  readonly provider?: string;
+}
+
+/** Istio's MeshConfig log: TEXT (default format, or `format` + newline) or JSON (default keys, or `format` as a JSON object). */
+export function meshLogFormat(encoding: 'TEXT' | 'JSON', format: string): AccessLogSpec['format'] {
+  if (encoding === 'JSON') {
+    return { kind: 'json', spec: format === '' ? ISTIO_JSON_FORMAT : (JSON.parse(format) as JsonFormatSpec) };
+  }
+  return { kind: 'text', text: istioTextFormat(format) };
+}
+
+interface ActiveLog {
+  readonly formatter: LineFormatter;
+  readonly filter: ((i: StreamInfo) => boolean) | undefined;
+  readonly writer: LineWriter;
+}
+
+export interface AccessLogsOptions {
+  /** Stream for `/dev/stdout` (tests capture it); default process.stdout. */
+  readonly stdout?: NodeJS.WritableStream;
+  readonly stderr?: NodeJS.WritableStream;
+  readonly log?: Logger;
+  /** Called with the number of lines dropped (metrics). */
+  readonly onDropped?: (n: number) => void;
+}
+
+/** The set of active access logs; replaced whole when Telemetry config changes. */
+export class AccessLogs {
+  readonly #opts: AccessLogsOptions;
+  readonly #writers = new Map<string, LineWriter>();
+  #active: readonly ActiveLog[] = [];
+  #key = '';
+  #warnedDrop = false;
+
+  constructor(opts: AccessLogsOptions = {}) {
+    this.#opts = opts;
+  }
+
+  /** Configure the logs (no-op when unchanged). Throws FormatError / CelError on a bad spec. */
+  set(specs: readonly AccessLogSpec[]): void {
+    const key = JSON.stringify(specs);
+    if (key === this.#key) return;
+    const active = specs.map((s): ActiveLog => ({
+      formatter: s.format.kind === 'json'
+        ? createJsonFormatter(s.format.spec, { omitEmptyValues: s.omitEmptyValues === true })
+        : createTextFormatter(s.format.text, { omitEmptyValues: s.omitEmptyValues === true }),
+      filter: s.filter ? compileFilter(s.filter) : undefined,
+      writer: this.#writer(s.path),
+    }));
+    this.#active = active;
+    this.#key = key;
+  }
+
+  get active(): number { return this.#active.length; }
+
+  #writer(path: string): LineWriter {
+    let w = this.#writers.get(path);
+    if (w !== undefined) return w;
+    const onDropped = (n: number): void => {
+      this.#opts.onDropped?.(n);
+      if (!this.#warnedDrop) {
+        this.#warnedDrop = true;
+        this.#opts.log?.warn(`OBS_ACCESS_LOG_DROPPED: Dropping access-log lines for "${path}": the output cannot keep up`, { code: 'OBS_ACCESS_LOG_DROPPED' });
+      }
+    };
+    const onError = (e: Error): void => {
+      this.#opts.log?.error(`OBS_ACCESS_LOG_OPEN_FAILED: Cannot write access log "${path}": ${(e as NodeJS.ErrnoException).code ?? e.message}`, { code: 'OBS_ACCESS_LOG_OPEN_FAILED' });
+    };
+    if (path === '/dev/stdout' || path === '/dev/stderr') {
+      const injected = path === '/dev/stdout' ? this.#opts.stdout : this.#opts.stderr;
+      const out = injected ? new StreamOutput(injected) : new FdOutput(Promise.resolve(path === '/dev/stdout' ? 1 : 2), false);
+      w = new LineWriter(out, PIPE_CHUNK, onDropped, onError);
+    } else {
+      const fd = new Promise<number>((resolve, reject) => fs.open(path, 'a', (e, n) => (e ? reject(e) : resolve(n))));
+      fd.catch(onError);
+      w = new LineWriter(new FdOutput(fd, true), FILE_CHUNK, onDropped, onError);
+    }
+    this.#writers.set(path, w);
+    return w;
+  }
+
+  /** Per finished stream (hot path). */
+  onStream(info: StreamInfo): void {
+    const a = this.#active;
+    for (let k = 0; k < a.length; k++) {
+      const l = a[k]!;
+      if (l.filter !== undefined && !l.filter(info)) continue;
+      l.writer.push(l.formatter.format(info));
+    }
+  }
+
+  /** Lines dropped over all destinations. */
+  get dropped(): number {
+    let n = 0;
+    for (const w of this.#writers.values()) n += w.dropped;
+    return n;
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([...this.#writers.values()].map((w) => w.flush()));
+  }
+
+  /** Flush and close owned files (shutdown). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#writers.values()].map((w) => w.close()));
   }
 }

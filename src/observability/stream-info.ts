@@ -87,4 +87,8 @@ const EMPTY: readonly string[] = Object.freeze([]);
 /** Receives every finished stream (access log, metrics). Must never throw. */
 export interface StreamSink {
   onStreamDone(info: StreamInfo): void;
+  /** A new snapshot is serving: Telemetry settings and cluster metadata of its IR. */
+  configure?(ir: import('../config/ir/types.js').GatewayIR): void;
+  /** A client connection was accepted on a listener (connection metrics). */
+  onConnection?(listener: string, socket: import('node:net').Socket): void;
 }

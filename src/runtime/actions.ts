@@ -6,34 +6,68 @@
 import type { HeaderOpsIR, PathRewriteIR, RetryIR, RouteActionIR, RouteIR } from '../config/ir/types.js';
 import { re2ToJs } from '../config/resources/re2.js';
 import type { ClusterHandle } from '../dataplane/upstream/cluster.js';
+import { compileHeaderValue } from '../observability/format/compile.js';
+import { StreamInfo } from '../observability/stream-info.js';
+
+/** A header value with command operators, rendered per request ('' = do not add). */
+export type HeaderValueFn = (info: StreamInfo) => string;
 
 /** Header operations with lower-case names. */
 export interface HeaderOps {
   readonly set: readonly (readonly [string, string])[];
   readonly add: readonly (readonly [string, string])[];
-  /** Names removed, plus every `set` name (set replaces all values). */
+  /** Names removed, plus every literal `set` name (set replaces all values). */
   readonly drop: ReadonlySet<string>;
+  /**
+   * Values holding command operators (`%DOWNSTREAM_REMOTE_ADDRESS%`, `%REQ(x)%`…), index-aligned
+   * with `set` / `add`; absent when every value is literal, so literal ops cost nothing more.
+   */
+  readonly setFn?: readonly (HeaderValueFn | undefined)[];
+  readonly addFn?: readonly (HeaderValueFn | undefined)[];
 }
 
+/**
+ * Compile header ops once per snapshot. Values with Envoy command operators become functions
+ * (same compiler as the access log); `%%` is a literal `%`. A value whose operators do not
+ * compile (rejected earlier by validation for Istio resources) is used literally.
+ */
 export function compileHeaderOps(ir: HeaderOpsIR | undefined): HeaderOps | undefined {
   if (!ir) return undefined;
-  const set = (ir.set ?? []).map((h) => [h.name.toLowerCase(), unescapePercent(h.value)] as const);
-  const add = (ir.add ?? []).map((h) => [h.name.toLowerCase(), unescapePercent(h.value)] as const);
-  const drop = new Set<string>([...(ir.remove ?? []).map((n) => n.toLowerCase()), ...set.map(([n]) => n)]);
+  const setFn: (HeaderValueFn | undefined)[] = [];
+  const addFn: (HeaderValueFn | undefined)[] = [];
+  const compile = (v: string, fns: (HeaderValueFn | undefined)[]): string => {
+    const c = compileValue(v);
+    fns.push(typeof c === 'function' ? c : undefined);
+    return typeof c === 'function' ? '' : c;
+  };
+  const set = (ir.set ?? []).map((h) => [h.name.toLowerCase(), compile(h.value, setFn)] as const);
+  const add = (ir.add ?? []).map((h) => [h.name.toLowerCase(), compile(h.value, addFn)] as const);
+  const dynSet = setFn.some((f) => f !== undefined);
+  const dynAdd = addFn.some((f) => f !== undefined);
+  // A dynamic `set` that renders empty leaves the header as it was (Envoy keep_empty_value: false),
+  // so only literal set names are dropped up front.
+  const drop = new Set<string>([...(ir.remove ?? []).map((n) => n.toLowerCase()), ...set.filter((_, k) => setFn[k] === undefined).map(([n]) => n)]);
   if (!set.length && !add.length && !drop.size) return undefined;
-  return { set, add, drop };
+  return { set, add, drop, ...(dynSet ? { setFn } : {}), ...(dynAdd ? { addFn } : {}) };
 }
 
-/** Envoy header values write a literal `%` as `%%`. (Operators are substituted by a later release.) */
-function unescapePercent(v: string): string {
-  return v.includes('%%') ? v.replace(/%%/g, '%') : v;
+function compileValue(v: string): string | HeaderValueFn {
+  if (!v.includes('%')) return v;
+  try {
+    return compileHeaderValue(v);
+  } catch {
+    return v.includes('%%') ? v.replace(/%%/g, '%') : v;
+  }
 }
+
+const NO_INFO = new StreamInfo();
 
 /**
  * Apply ops to parallel name/value arrays (names lower-case), returning new arrays. Order:
  * remove (and clear set names), then set, then add — Envoy's order within one level.
+ * `info` feeds values with command operators.
  */
-export function applyHeaderOps(ops: HeaderOps, lnames: readonly string[], values: readonly string[]): { lnames: string[]; values: string[] } {
+export function applyHeaderOps(ops: HeaderOps, lnames: readonly string[], values: readonly string[], info?: StreamInfo): { lnames: string[]; values: string[] } {
   const n: string[] = [];
   const v: string[] = [];
   for (let i = 0; i < lnames.length; i++) {
@@ -41,9 +75,44 @@ export function applyHeaderOps(ops: HeaderOps, lnames: readonly string[], values
     n.push(lnames[i]!);
     v.push(values[i]!);
   }
-  for (const [name, value] of ops.set) { n.push(name); v.push(value); }
-  for (const [name, value] of ops.add) { n.push(name); v.push(value); }
+  const setFn = ops.setFn;
+  for (let k = 0; k < ops.set.length; k++) {
+    const [name, value] = ops.set[k]!;
+    const f = setFn?.[k];
+    if (f === undefined) { n.push(name); v.push(value); continue; }
+    const dyn = f(info ?? NO_INFO);
+    if (dyn === '') continue;
+    for (let i = n.length - 1; i >= 0; i--) if (n[i] === name) { n.splice(i, 1); v.splice(i, 1); }
+    n.push(name);
+    v.push(dyn);
+  }
+  const addFn = ops.addFn;
+  for (let k = 0; k < ops.add.length; k++) {
+    const [name, value] = ops.add[k]!;
+    const f = addFn?.[k];
+    const val = f === undefined ? value : f(info ?? NO_INFO);
+    if (f !== undefined && val === '') continue;
+    n.push(name);
+    v.push(val);
+  }
   return { lnames: n, values: v };
+}
+
+/** `first` then `second` (destination-level ops before route-level ones). */
+export function mergeHeaderOps(first: HeaderOps, second: HeaderOps): HeaderOps {
+  const setFn = first.setFn || second.setFn ? [...padded(first.setFn, first.set.length), ...padded(second.setFn, second.set.length)] : undefined;
+  const addFn = first.addFn || second.addFn ? [...padded(first.addFn, first.add.length), ...padded(second.addFn, second.add.length)] : undefined;
+  return {
+    set: [...first.set, ...second.set],
+    add: [...first.add, ...second.add],
+    drop: new Set([...first.drop, ...second.drop]),
+    ...(setFn ? { setFn } : {}),
+    ...(addFn ? { addFn } : {}),
+  };
+}
+
+function padded(fns: readonly (HeaderValueFn | undefined)[] | undefined, n: number): (HeaderValueFn | undefined)[] {
+  return fns ? [...fns] : new Array<HeaderValueFn | undefined>(n).fill(undefined);
 }
 
 export type PathRewrite = (path: string) => string;

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { GatewayIR, ListenerIR } from '../config/ir/types.js';
 import { ClusterHandle, type Endpoint } from '../dataplane/upstream/cluster.js';
 import { compileRouteTable, type RouteTable } from '../dataplane/router/route-table.js';
+import { compileTlsListener, type CompiledTlsListener } from '../dataplane/tls/compile.js';
 import { compileAction, type CompiledAction } from './actions.js';
 import type { Registry } from './registry.js';
 
@@ -15,7 +16,7 @@ export interface Snapshot {
   readonly irHash: string;
   readonly ir: GatewayIR;
   /** By listener name (`address:port`). */
-  readonly listeners: ReadonlyMap<string, { readonly ir: ListenerIR; readonly table: RouteTable<CompiledAction> }>;
+  readonly listeners: ReadonlyMap<string, { readonly ir: ListenerIR; readonly table: RouteTable<CompiledAction>; readonly tls?: CompiledTlsListener }>;
   readonly clusters: ReadonlyMap<string, ClusterHandle>;
   readonly createdAt: number;
 }
@@ -43,9 +44,10 @@ export function buildSnapshot(ir: GatewayIR, version: number, registry: Registry
     }
     clusters.set(c.name, new ClusterHandle(c, eps));
   }
-  const listeners = new Map<string, { ir: ListenerIR; table: RouteTable<CompiledAction> }>();
+  const listeners = new Map<string, { ir: ListenerIR; table: RouteTable<CompiledAction>; tls?: CompiledTlsListener }>();
   for (const l of ir.listeners) {
-    listeners.set(l.name, { ir: l, table: compileRouteTable(l, (r) => compileAction(r, clusters)) });
+    const tls = compileTlsListener(l, clusters);
+    listeners.set(l.name, { ir: l, table: compileRouteTable(l, (r) => compileAction(r, clusters)), ...(tls ? { tls } : {}) });
   }
   return {
     snapshot: { version, irHash: hashIR(ir), ir, listeners, clusters, createdAt: Date.now() },

@@ -16,9 +16,14 @@ import type { ListenerRuntime } from '../dataplane/http/dispatch.js';
 import { H1Conn } from '../dataplane/http/h1-server.js';
 import { createH2Server } from '../dataplane/http/h2-server.js';
 import type { StreamSink } from '../observability/stream-info.js';
+import type { MeshConfig } from '../config/mesh/mesh-config.js';
 import type { CompiledAction } from './actions.js';
 import { buildSnapshot, hashIR, type DnsTable, type Snapshot } from './build.js';
 import { Registry } from './registry.js';
+import { CertStore } from '../dataplane/tls/cert-store.js';
+import { credentialsOf, syncListenerTls, type GatewayTlsOptions, type TlsListenerRuntime } from '../dataplane/tls/listener.js';
+import type { ForwardClientCertMode } from '../dataplane/http/dispatch.js';
+import { trustedScheme } from '../dataplane/http/forwarded.js';
 import type { RouteTable } from '../dataplane/router/route-table.js';
 
 const swapChannel = channel('portico:snapshot:swap');
@@ -32,9 +37,27 @@ export interface Logger {
 export interface GatewayOptions {
   readonly identity: WorkloadIdentity;
   readonly sink: StreamSink;
+  /** --mesh-config (Telemetry providers, root namespace); absent = Portico's defaults. */
+  readonly mesh?: MeshConfig;
   readonly log: Logger;
   readonly drainTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
+  /** Trusted proxies, XFCC policy, certificate expiry warning window (docs/tls.md). */
+  readonly tls?: GatewayTlsOptions;
+}
+
+/** Options of {@link Gateway.shutdown}. */
+export interface ShutdownOptions {
+  /** Keep accepting (readiness already 503) this long before closing listeners; default 0. */
+  readonly delayMs?: number;
+  /** Spread idle-connection closes and GOAWAYs over this window; default min(2 s, drain timeout / 2). */
+  readonly closeWindowMs?: number;
+}
+
+/** What {@link Gateway.shutdown} had to cut short. */
+export interface ShutdownResult {
+  /** Connections still open when the drain timeout expired (closed forcibly). */
+  readonly forced: number;
 }
 
 export interface ApplyOutcome {
@@ -52,11 +75,15 @@ class Listener implements ListenerRuntime {
   sink: StreamSink;
   draining = false;
   idleTimeoutMs: number;
-  readonly connections = new Set<{ drain(): void }>();
+  readonly connections = new Set<{ drain(closeAfterMs?: number): void }>();
   readonly server: net.Server;
   readonly h2: http2.Http2Server;
   bound = false;
   error: string | undefined;
+  /** TLS state (HTTPS/TLS listeners); swapped with the snapshot, never rebinding the port. */
+  tlsRuntime: TlsListenerRuntime | undefined;
+  trustedProxies: number | undefined;
+  forwardClientCert: ForwardClientCertMode | undefined;
 
   constructor(ir: ListenerIR, table: RouteTable<CompiledAction>, sink: StreamSink, idleTimeoutMs: number) {
     this.port = ir.port;
@@ -65,11 +92,12 @@ class Listener implements ListenerRuntime {
     this.sink = sink;
     this.idleTimeoutMs = idleTimeoutMs;
     this.h2 = createH2Server(this);
-    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => { new H1Conn(s, this); });
+    const name = ir.name;
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (s) => { this.sink.onConnection?.(name, s); const t = this.tlsRuntime; if (t === undefined) new H1Conn(s, this); else t.accept(s); });
   }
 
   h2Handoff(socket: net.Socket): void { this.h2.emit('connection', socket); }
-  scheme(): string { return 'http'; }
+  scheme(head: unknown): string { return trustedScheme(this.trustedProxies, head, 'http'); }
 
   listen(): Promise<void> {
     return new Promise((resolve) => {
@@ -83,11 +111,15 @@ class Listener implements ListenerRuntime {
     });
   }
 
-  /** Stop accepting; idle connections close now, busy ones after their response. */
-  drain(): void {
+  /**
+   * Stop accepting; busy connections close after their current response. Idle ones close now,
+   * or, with a close window, each after its own random share of it (25–100 %), so thousands of
+   * clients do not reconnect in the same instant (istio #58100).
+   */
+  drain(closeWindowMs = 0, random: () => number = Math.random): void {
     this.draining = true;
     if (this.bound) this.server.close();
-    for (const c of [...this.connections]) c.drain();
+    for (const c of [...this.connections]) c.drain(closeWindowMs > 0 ? Math.round(closeWindowMs * (0.25 + 0.75 * random())) : 0);
   }
 }
 
@@ -102,10 +134,16 @@ export class Gateway {
   #reloadsApplied = 0;
   #reloadsRejected = 0;
   #draining = false;
+  #shutdown: Promise<ShutdownResult> | undefined;
   #lastLoadDiagnostics: readonly Diagnostic[] = [];
+
+  /** Certificates in use; rotation happens here, never by rebinding listeners. */
+  readonly certs: CertStore;
 
   constructor(opts: GatewayOptions) {
     this.#opts = opts;
+    this.certs = new CertStore({ log: opts.log, ...(opts.tls?.certWarnDays !== undefined ? { warnDays: opts.tls.certWarnDays } : {}) });
+    this.registry.certs = this.certs;
   }
 
   get snapshot(): Snapshot | undefined { return this.#snapshot; }
@@ -141,7 +179,7 @@ export class Gateway {
     for (const [k, r] of this.#lastGood) {
       if (!merged.has(k) && r.origin && brokenFiles.has(r.origin.file)) merged.set(k, r);
     }
-    let result = translate([...merged.values()], this.#opts.identity);
+    let result = translate([...merged.values()], this.#opts.identity, this.#opts.mesh);
     if (result.rejected.size > 0) {
       let replaced = false;
       for (const k of result.rejected) {
@@ -149,7 +187,7 @@ export class Gateway {
         if (prev) { merged.set(k, prev); replaced = true; }
       }
       if (replaced) {
-        const again = translate([...merged.values()], this.#opts.identity);
+        const again = translate([...merged.values()], this.#opts.identity, this.#opts.mesh);
         result = { ...again, diagnostics: [...result.diagnostics.filter((d) => d.severity === 'error'), ...again.diagnostics.filter((d) => d.severity !== 'error')], rejected: result.rejected };
       }
     }
@@ -159,6 +197,8 @@ export class Gateway {
     for (const d of errors) log.error(formatDiagnostic(d), { code: d.code });
     for (const d of warnings) log.warn(formatDiagnostic(d), { code: d.code });
     this.#last = { ...result, diagnostics: diags };
+    // Secret material rotates here even when the IR (which holds only references) is unchanged.
+    this.certs.updateSecrets(result.credentials);
     if (this.#snapshot && hashIR(result.ir) === this.#snapshot.irHash) {
       if (errors.length) this.#reloadsRejected++;
       return { applied: false, unchanged: true, generation: this.#generation, errors: errors.length, warnings: warnings.length };
@@ -168,7 +208,10 @@ export class Gateway {
       const dnsTable = await resolveDns(result.ir);
       const built = buildSnapshot(result.ir, this.#generation + 1, this.registry, dnsTable);
       snap = built.snapshot;
+      // File certificates of new servers are loaded before the first handshake can need them.
+      this.certs.retain([...credentialsOf(this.#snapshot?.ir), ...credentialsOf(snap.ir)]);
       await this.#swap(snap);
+      this.certs.retain(credentialsOf(snap.ir));
       this.registry.commit(built.used, 30_000);
       this.#scheduleDnsRefresh(snap);
     } catch (e) {
@@ -194,8 +237,11 @@ export class Gateway {
     for (const [name, l] of snap.listeners) {
       wanted.add(name);
       const cur = this.#listeners.get(name);
-      if (cur) { cur.table = l.table; continue; }
+      if (cur) { cur.table = l.table; syncListenerTls(cur, l.tls, this.certs, this.#opts.log); continue; }
       const nl = new Listener(l.ir, l.table, this.#opts.sink, this.#opts.idleTimeoutMs ?? 3_600_000);
+      nl.trustedProxies = this.#opts.tls?.trustedProxies;
+      nl.forwardClientCert = this.#opts.tls?.forwardClientCert;
+      syncListenerTls(nl, l.tls, this.certs, this.#opts.log);
       this.#listeners.set(name, nl);
       binds.push(nl.listen().then(() => {
         if (nl.error) this.#opts.log.error(`LISTENER_BIND_FAILED: Cannot bind listener "${name}": ${nl.error}`, { code: 'LISTENER_BIND_FAILED' });
@@ -209,6 +255,7 @@ export class Gateway {
     }
     const prev = this.#snapshot;
     this.#snapshot = snap;
+    this.#opts.sink.configure?.(snap.ir);
     if (swapChannel.hasSubscribers) swapChannel.publish({ from: prev?.version ?? 0, to: snap.version });
     await Promise.all(binds);
   }
@@ -245,17 +292,33 @@ export class Gateway {
     this.#dnsTimer.unref();
   }
 
-  /** Graceful drain: stop accepting, let in-flight requests finish (bounded), close. */
-  async shutdown(): Promise<void> {
-    if (this.#draining) return;
+  /**
+   * Graceful drain (F43; docs/operations.md). `ready()` turns false at once; listeners keep
+   * accepting for `delayMs` so load balancers notice; then they stop accepting, idle
+   * connections close and busy ones close after their current response (HTTP/1.1
+   * `connection: close`, HTTP/2 GOAWAY), spread over a close window; in-flight requests get up
+   * to drainTimeoutMs; whatever is still open then is closed. Idempotent: a second call
+   * returns the first call's promise.
+   */
+  shutdown(opts: ShutdownOptions = {}): Promise<ShutdownResult> {
+    this.#shutdown ??= this.#drainAll(opts);
+    return this.#shutdown;
+  }
+
+  async #drainAll(opts: ShutdownOptions): Promise<ShutdownResult> {
     this.#draining = true;
     if (this.#dnsTimer) clearInterval(this.#dnsTimer);
-    for (const l of this.#listeners.values()) l.drain();
-    const deadline = Date.now() + (this.#opts.drainTimeoutMs ?? 5000);
+    if (opts.delayMs !== undefined && opts.delayMs > 0) await new Promise((r) => setTimeout(r, opts.delayMs));
+    const timeoutMs = this.#opts.drainTimeoutMs ?? 5000;
+    const window = opts.closeWindowMs ?? Math.min(2000, Math.floor(timeoutMs / 2));
+    for (const l of this.#listeners.values()) l.drain(window);
+    const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline && [...this.#listeners.values()].some((l) => l.connections.size > 0)) {
       await new Promise((r) => setTimeout(r, 25));
     }
+    let forced = 0;
     for (const l of this.#listeners.values()) {
+      forced += l.connections.size;
       for (const c of [...l.connections]) {
         const sock = (c as { socket?: net.Socket }).socket;
         sock?.destroy();
@@ -263,6 +326,8 @@ export class Gateway {
       l.h2.close();
     }
     this.registry.close();
+    this.certs.close();
+    return { forced };
   }
 
   /** Port actually bound by a listener name (tests bind port 0 through config). */

@@ -27,8 +27,14 @@ export interface TestGateway {
   readonly handle: RunHandle;
   readonly dir: string;
   readonly adminPort: number;
-  /** Parsed access-log lines (Istio default JSON) written so far. */
+  /**
+   * Parsed access-log lines written so far. The harness runs the gateway with a mesh config
+   * selecting Istio's default JSON encoding (unless the test passes its own `mesh-config`);
+   * a line that is not JSON is kept as `{raw: line}`.
+   */
   readonly logs: Record<string, string>[];
+  /** Every access-log line as written (without the newline), e.g. TEXT lines. */
+  readonly lines: string[];
   /** Replace one config file and wait until the gateway applied (or rejected) it. */
   write(file: string, yaml: string): Promise<void>;
   close(): Promise<void>;
@@ -42,6 +48,7 @@ export async function startTestGateway(files: Record<string, string>, flags: Rec
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'portico-test-'));
   for (const [f, y] of Object.entries(files)) fs.writeFileSync(path.join(dir, f), y);
   const logs: Record<string, string>[] = [];
+  const lines: string[] = [];
   const out = new PassThrough();
   let buf = '';
   out.on('data', (d: Buffer) => {
@@ -50,12 +57,22 @@ export async function startTestGateway(files: Record<string, string>, flags: Rec
     while ((i = buf.indexOf('\n')) !== -1) {
       const line = buf.slice(0, i);
       buf = buf.slice(i + 1);
-      if (line.trim()) { try { logs.push(JSON.parse(line)); } catch { logs.push({ raw: line }); } }
+      if (line.trim()) {
+        lines.push(line);
+        try { logs.push(JSON.parse(line)); } catch { logs.push({ raw: line }); }
+      }
     }
   });
+  // `'mesh-config': null` runs with no mesh config at all (Portico's default: TEXT on stdout).
+  let meshFile: string | undefined;
+  if (flags['mesh-config'] === null) flags = Object.fromEntries(Object.entries(flags).filter(([k]) => k !== 'mesh-config'));
+  else if (flags['mesh-config'] === undefined) {
+    meshFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'portico-mesh-')), 'mesh.yaml');
+    fs.writeFileSync(meshFile, 'accessLogFile: /dev/stdout\naccessLogEncoding: JSON\n');
+  }
   let reloadWaiters: (() => void)[] = [];
   const handle = await startGateway({
-    config: [dir], 'admin-port': '0', bind: '127.0.0.1', ...flags,
+    config: [dir], 'admin-port': '0', bind: '127.0.0.1', ...(meshFile ? { 'mesh-config': meshFile } : {}), ...flags,
     __onReload: () => { const w = reloadWaiters; reloadWaiters = []; for (const f of w) f(); },
   }, { accessLogOut: out, quiet: true });
   return {
@@ -63,6 +80,7 @@ export async function startTestGateway(files: Record<string, string>, flags: Rec
     dir,
     adminPort: handle.adminPort,
     logs,
+    lines,
     async write(file, yaml) {
       const done = new Promise<void>((r) => reloadWaiters.push(r));
       const tmp = path.join(dir, `.${file}.tmp`);
@@ -73,6 +91,7 @@ export async function startTestGateway(files: Record<string, string>, flags: Rec
     async close() {
       await handle.stop();
       fs.rmSync(dir, { recursive: true, force: true });
+      if (meshFile) fs.rmSync(path.dirname(meshFile), { recursive: true, force: true });
     },
   };
 }
@@ -159,11 +178,11 @@ export async function getJson<T = unknown>(port: number, p: string): Promise<T> 
 }
 
 /** Poll `check` every `everyMs` until it returns a truthy value or `timeoutMs` passes (then throws). */
-export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5000, everyMs = 25): Promise<T> {
+export async function waitFor<T>(check: () => T | Promise<T>, timeoutMs = 5000, everyMs = 25): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
-    if (v) return v;
+    if (v) return v as NonNullable<T>;
     if (Date.now() > end) throw new Error(`Condition not met within ${timeoutMs} ms`);
     await sleep(everyMs);
   }

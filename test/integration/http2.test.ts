@@ -3,7 +3,9 @@
  * upstreams whose Service port says `appProtocol: kubernetes.io/h2c`.
  */
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { EchoServer } from '../../src/cli/echo.js';
 import {
@@ -44,15 +46,26 @@ describe('HTTP/2', () => {
   let echos: EchoServer[];
   let port: number;
   let session: http2.ClientHttp2Session;
+  let slow: http.Server;
+  const slowEvents: string[] = [];
 
   before(async () => {
     echos = await startEchos('echo-a', 'echo-h2');
     const [a, h2] = echos as [EchoServer, EchoServer];
+    slow = http.createServer((_req, res) => {
+      slowEvents.push('request');
+      const t = setTimeout(() => { slowEvents.push('answered'); res.end('late'); }, 3000);
+      res.on('close', () => { clearTimeout(t); slowEvents.push('closed'); });
+    });
+    const slowPort = await new Promise<number>((r) => slow.listen(0, '127.0.0.1', () => r((slow.address() as net.AddressInfo).port)));
     port = await freePort();
     gw = await startTestGateway({
       'gw.yaml': istioGatewayYaml(port),
-      'svc.yaml': [serviceYaml('echo-a', [a.port]), serviceYaml('echo-h2', [h2.port], { appProtocol: 'kubernetes.io/h2c' })].join('---\n'),
-      'vs.yaml': virtualServiceYaml('h2', `  - name: h2-upstream
+      'svc.yaml': [serviceYaml('echo-a', [a.port]), serviceYaml('echo-h2', [h2.port], { appProtocol: 'kubernetes.io/h2c' }), serviceYaml('slow', [slowPort])].join('---\n'),
+      'vs.yaml': virtualServiceYaml('h2', `  - name: slow
+    match: [{uri: {prefix: /slow}}]
+    route: [{destination: {host: slow.demo.svc.cluster.local, port: {number: 80}}}]
+  - name: h2-upstream
     match: [{uri: {prefix: /h2up}}]
     route: [{destination: {host: echo-h2.demo.svc.cluster.local, port: {number: 80}}}]
   - name: h1-upstream
@@ -67,6 +80,8 @@ describe('HTTP/2', () => {
   after(async () => {
     session?.close();
     await gw?.close();
+    slow?.closeAllConnections();
+    await new Promise((r) => slow?.close(r));
     await Promise.all((echos ?? []).map((e) => e.close()));
   });
 
@@ -152,9 +167,7 @@ describe('HTTP/2', () => {
     assert.equal(l.response_code_details, 'via_upstream');
   });
 
-  it('logs bytes_sent for h2 clients as the body bytes sent, counted once', {
-    todo: 'product bug: Exchange.onResponseHead adds the first body bytes to info.bytesSent and H2Downstream.sendData adds them again',
-  }, async () => {
+  it('logs bytes_sent for h2 clients as the body bytes sent, counted once', async () => {
     const r = await h2req(session, { ':method': 'GET', ':path': '/bytes', ':authority': 'log.example.com', 'x-request-id': 'h2-log-2' });
     const l = await waitFor(() => gw.logs.find((x) => x.request_id === 'h2-log-2'), 3000);
     assert.equal(l.bytes_sent, String(Buffer.byteLength(r.body)));
@@ -164,6 +177,31 @@ describe('HTTP/2', () => {
     const r = await h2req(session, { ':method': 'GET', ':path': '/bad%zzescape', ':authority': 'h2.example.com' });
     assert.equal(r.status, 400);
     const ok = await h2req(session, { ':method': 'GET', ':path': '/after', ':authority': 'h2.example.com' });
+    assert.equal(ok.status, 200);
+  });
+
+  it('normalises dot segments in :path before matching and forwarding', async () => {
+    const r = await h2req(session, { ':method': 'GET', ':path': '/a/../h2up/%2e/x?k=v', ':authority': 'h2.example.com' });
+    assert.equal(r.status, 200);
+    const e = JSON.parse(r.body) as Echo;
+    assert.equal(e.name, 'echo-h2');
+    assert.equal(e.path, '/h2up/x');
+    assert.equal(e.query, 'k=v');
+  });
+
+  it('a stream cancelled by the client is logged 0 DC and the upstream request is cancelled', async () => {
+    slowEvents.length = 0;
+    const st = session.request({ ':method': 'GET', ':path': '/slow', ':authority': 'h2.example.com', 'x-request-id': 'h2-dc' });
+    st.on('error', () => {});
+    st.end();
+    await waitFor(() => slowEvents.includes('request'), 3000);
+    st.close(http2.constants.NGHTTP2_CANCEL);
+    const l = await waitFor(() => gw.logs.find((x) => x.request_id === 'h2-dc'), 3000);
+    assert.equal(l.response_code, '0');
+    assert.ok(l.response_flags!.split(',').includes('DC'), `flags ${l.response_flags}`);
+    await waitFor(() => slowEvents.includes('closed'), 2000).catch(() => undefined);
+    assert.deepEqual(slowEvents, ['request', 'closed'], 'upstream request was not cancelled');
+    const ok = await h2req(session, { ':method': 'GET', ':path': '/after-cancel', ':authority': 'h2.example.com' });
     assert.equal(ok.status, 200);
   });
 });

@@ -83,6 +83,18 @@ describe('routing end to end', () => {
   - name: plainprefix
     match: [{uri: {prefix: /pre}}]
     route: ${A}
+  - name: ci-regex
+    match: [{uri: {regex: "(?i)/ci/[a-z]+"}}]
+    route: ${A}
+  - name: hdr-star
+    match: [{uri: {prefix: /star}, headers: {x-star: {regex: "*"}}}]
+    route: ${A}
+  - name: without-empty
+    match: [{uri: {prefix: /empty-hdr}, withoutHeaders: {x-e: {exact: ""}}}]
+    route: ${A}
+  - name: authority-port
+    match: [{uri: {prefix: /auth}, authority: {exact: "match.test:1234"}}]
+    route: ${A}
   - name: fallback
     route: ${A}
 `, { hosts: ['match.test'] }),
@@ -110,6 +122,27 @@ describe('routing end to end', () => {
     match: [{uri: {prefix: /subset}}]
     route: [{destination: {host: se.test, port: {number: 80}}}]
 `, { hosts: ['traffic.test'] }),
+      'vs-merge.yaml': `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: b-old, namespace: demo, creationTimestamp: "2024-01-01T00:00:00Z"}
+spec:
+  hosts: [merge.test]
+  gateways: ["istio-system/gw"]
+  http:
+  - name: old-all
+    route: ${A}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: a-new, namespace: demo, creationTimestamp: "2025-01-01T00:00:00Z"}
+spec:
+  hosts: [merge.test]
+  gateways: ["istio-system/gw"]
+  http:
+  - name: new-specific
+    match: [{uri: {prefix: /specific}}]
+    route: ${A}
+`,
       'mesh.yaml': `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: se, namespace: demo}
@@ -186,6 +219,26 @@ spec:
     backendRefs: [{name: echo-b, port: 80}]
   - matches: [{path: {type: PathPrefix, value: /api}, headers: [{name: x-h, value: "1"}]}]
     backendRefs: [{name: echo-b, port: 80}]
+`,
+      'gapi-extra.yaml': `apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: extra, namespace: demo}
+spec:
+  parentRefs: [{name: gapi, sectionName: wild}]
+  hostnames: [extra.example.com]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /m}, method: GET}]
+    backendRefs: [{name: echo-a, port: 80}]
+  - matches: [{headers: [{name: x-only, value: h}]}]
+    backendRefs: [{name: echo-c, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /rw}}]
+    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /}}}]
+    backendRefs: [{name: echo-a, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /to-https}}]
+    filters: [{type: RequestRedirect, requestRedirect: {scheme: https}}]
+  - matches: [{path: {type: PathPrefix, value: /to-host}}]
+    filters: [{type: RequestRedirect, requestRedirect: {hostname: moved.example.com, statusCode: 301}}]
+  - backendRefs: [{name: echo-b, port: 80}]
 `,
       'ingress.yaml': `apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -265,6 +318,33 @@ spec:
     it('first match wins inside one VirtualService (no specificity sort)', async () => {
       assert.equal(await routeOf('/order/specific'), 'order-first');
       assert.equal(await routeOf('/order'), 'order-first');
+    });
+
+    it('uri regex honours (?i)', async () => {
+      assert.equal(await routeOf('/ci/abc'), 'ci-regex');
+      assert.equal(await routeOf('/CI/ABC'), 'ci-regex');
+      assert.equal(await routeOf('/ci/abc1'), 'fallback');
+    });
+
+    it('header regex "*" means present', async () => {
+      assert.equal(await routeOf('/star', { headers: { 'x-star': 'anything' } }), 'hdr-star');
+      assert.equal(await routeOf('/star'), 'fallback');
+    });
+
+    it('withoutHeaders treats a missing header as the empty string', async () => {
+      assert.equal(await routeOf('/empty-hdr', { headers: { 'x-e': 'v' } }), 'without-empty');
+      assert.equal(await routeOf('/empty-hdr'), 'fallback');
+    });
+
+    it('virtual-host selection ignores the Host port, authority match sees it', async () => {
+      assert.equal(await routeOf('/exact', { host: `match.test:${istioPort}` }), 'exact');
+      assert.equal(await routeOf('/auth', { host: 'match.test:1234' }), 'authority-port');
+      assert.equal(await routeOf('/auth', { host: 'match.test' }), 'fallback');
+    });
+
+    it('VirtualServices for one host merge; the older catch-all goes last', async () => {
+      assert.equal(await routeOf('/specific/x', { host: 'merge.test' }), 'new-specific');
+      assert.equal(await routeOf('/other', { host: 'merge.test' }), 'old-all');
     });
 
     it('host not in the VirtualService gets 404', async () => {
@@ -347,6 +427,42 @@ spec:
       assert.equal(await served(gapiPort, 'prec.example.com', '/api'), 'echo-a');
       // PathPrefix /api is by segment: /apix is not under it.
       assert.notEqual(await served(gapiPort, 'prec.example.com', '/apix'), 'echo-a');
+    });
+  });
+
+  describe('Gateway API matches, filters and redirects', () => {
+    it('HEAD does not match a method: GET rule', async () => {
+      assert.equal(await served(gapiPort, 'extra.example.com', '/m'), 'echo-a');
+      const h = await request(gapiPort, { method: 'HEAD', path: '/m', host: 'extra.example.com' });
+      assert.equal(h.status, 200);
+      assert.equal(h.headers['x-echo-name'], 'echo-b');
+    });
+
+    it('a header-only match (implicit / prefix) beats a bare / rule', async () => {
+      assert.equal(await served(gapiPort, 'extra.example.com', '/anything', { 'x-only': 'h' }), 'echo-c');
+      assert.equal(await served(gapiPort, 'extra.example.com', '/anything'), 'echo-b');
+    });
+
+    it('URLRewrite ReplacePrefixMatch replaces whole segments, never yields //, keeps the query', async () => {
+      for (const [from, path, query] of [['/rw/a/b?q=1', '/a/b', 'q=1'], ['/rw', '/', ''], ['/rw/', '/', ''], ['/rw/x', '/x', '']] as const) {
+        const r = await request(gapiPort, { path: from, host: 'extra.example.com' });
+        assert.equal(r.status, 200, from);
+        const e = JSON.parse(r.body) as Echo;
+        assert.equal(e.name, 'echo-a', from);
+        assert.equal(e.path, path, from);
+        assert.equal(e.query, query, from);
+      }
+      // /rwx is not under the /rw prefix (segment match): it falls to the bare rule, unrewritten.
+      assert.equal(await served(gapiPort, 'extra.example.com', '/rwx'), 'echo-b');
+    });
+
+    it('RequestRedirect: default 302, scheme https drops the port, hostname keeps the listener port', async () => {
+      const s1 = await request(gapiPort, { path: '/to-https/x?y=1', host: `extra.example.com:${gapiPort}` });
+      assert.equal(s1.status, 302);
+      assert.equal(s1.headers.location, 'https://extra.example.com/to-https/x?y=1');
+      const s2 = await request(gapiPort, { path: '/to-host/x', host: `extra.example.com:${gapiPort}` });
+      assert.equal(s2.status, 301);
+      assert.equal(s2.headers.location, `http://moved.example.com:${gapiPort}/to-host/x`);
     });
   });
 

@@ -67,7 +67,12 @@ describe('1 GiB streaming through a separate gateway process', { skip: process.p
     backend = http.createServer((req, res) => {
       if (req.method === 'POST') {
         let n = 0;
-        req.on('data', (d: Buffer) => { n += d.length; });
+        // ?stall=1: stop reading for 2 s after 64 MiB, so the gateway must apply backpressure.
+        let stall = (req.url ?? '').includes('stall=1');
+        req.on('data', (d: Buffer) => {
+          n += d.length;
+          if (stall && n > 64 * 1024 * 1024) { stall = false; req.pause(); setTimeout(() => req.resume(), 2000); }
+        });
         req.on('end', () => { const b = JSON.stringify({ received: n }); res.writeHead(200, { 'content-type': 'application/json', 'content-length': b.length }); res.end(b); });
         return;
       }
@@ -110,10 +115,10 @@ describe('1 GiB streaming through a separate gateway process', { skip: process.p
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  function upload(total: number): Promise<number> {
+  function upload(total: number, stall = false): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = http.request({
-        host: '127.0.0.1', port, method: 'POST', path: '/upload', agent: false,
+        host: '127.0.0.1', port, method: 'POST', path: stall ? '/upload?stall=1' : '/upload', agent: false,
         headers: { host: 'bulk.test', 'content-length': String(total), 'content-type': 'application/octet-stream' },
       }, (res) => {
         let b = '';
@@ -129,11 +134,16 @@ describe('1 GiB streaming through a separate gateway process', { skip: process.p
     });
   }
 
-  function download(total: number): Promise<number> {
+  function download(total: number, stall = false): Promise<number> {
     return new Promise((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port, path: `/download?bytes=${total}`, agent: false, headers: { host: 'bulk.test' } }, (res) => {
         let n = 0;
-        res.on('data', (d: Buffer) => { n += d.length; });
+        let stalling = stall;
+        res.on('data', (d: Buffer) => {
+          n += d.length;
+          // Stop reading for 2 s after 64 MiB: the gateway must stop reading its upstream.
+          if (stalling && n > 64 * 1024 * 1024) { stalling = false; res.pause(); setTimeout(() => res.resume(), 2000); }
+        });
         res.on('end', () => (res.statusCode === 200 ? resolve(n) : reject(new Error(`download: status ${res.statusCode}`))));
         res.on('error', reject);
       });
@@ -162,5 +172,18 @@ describe('1 GiB streaming through a separate gateway process', { skip: process.p
     t.diagnostic(`download 1 GiB: ${secs.toFixed(1)} s (${(1024 / secs).toFixed(0)} MiB/s), gateway RSS baseline ${mb(baseline)}, growth ${mb(growth)}`);
     assert.equal(got, GiB);
     assert.ok(growth < MAX_RSS_GROWTH, `RSS grew by ${mb(growth)}`);
+  });
+
+  it('a receiver that stops reading for 2 s does not make the gateway buffer (upload and download, 256 MiB each)', { timeout: 120_000 }, async (t) => {
+    const total = 256 * 1024 * 1024;
+    const up = sampleRss(child!.pid!);
+    assert.equal(await upload(total, true), total);
+    const upGrowth = up.stop() - baseline;
+    const down = sampleRss(child!.pid!);
+    assert.equal(await download(total, true), total);
+    const downGrowth = down.stop() - baseline;
+    t.diagnostic(`stalled sink: upload growth ${mb(upGrowth)}, download growth ${mb(downGrowth)}`);
+    assert.ok(upGrowth < MAX_RSS_GROWTH, `upload with a stalled sink: RSS grew by ${mb(upGrowth)}`);
+    assert.ok(downGrowth < MAX_RSS_GROWTH, `download with a stalled client: RSS grew by ${mb(downGrowth)}`);
   });
 });

@@ -14,6 +14,8 @@ export interface GatewayIR {
   readonly listeners: readonly ListenerIR[];
   /** Sorted by name; only clusters referenced by some route. */
   readonly clusters: readonly ClusterIR[];
+  /** Telemetry API result for this gateway; absent = MeshConfig defaults (observability.md). */
+  readonly telemetry?: TelemetryIR;
 }
 
 export type ListenerProtocol = 'HTTP' | 'HTTPS' | 'TLS' | 'TCP';
@@ -41,10 +43,82 @@ export interface ServerIR {
   readonly hostnames: readonly string[];
   /** Plain HTTP server that answers every request with a 301 to https (Istio httpsRedirect). */
   readonly httpsRedirect?: boolean;
-  /** Reserved for the TLS issue: termination settings. */
-  readonly tls?: unknown;
+  /**
+   * TLS settings of a server on an HTTPS/TLS listener (every server of such a listener has
+   * them). The ClientHello's SNI selects the server by `hostnames` (exact > longest wildcard >
+   * `*`); the server's own versions, ciphers and client-certificate mode apply, and its
+   * requests never reach another server's routes, whatever their Host header says.
+   */
+  readonly tls?: TlsServerIR;
   readonly virtualHosts: readonly VirtualHostIR[];
+  /**
+   * L4 routes by SNI: PASSTHROUGH servers (Istio VirtualService `tls`, Gateway API TLSRoute) and
+   * terminated TLS servers that proxy the decrypted bytes as TCP (Istio TLS + SIMPLE with `tcp`
+   * routes, Gateway API TLS listener in Terminate mode). Absent on HTTP servers.
+   */
+  readonly tlsRoutes?: readonly TlsRouteIR[];
   readonly source: ResourceKey;
+}
+
+/** Server-side TLS mode (Istio ServerTLSSettings.mode; Gateway API Terminate = SIMPLE). */
+export type TlsModeIR = 'SIMPLE' | 'MUTUAL' | 'OPTIONAL_MUTUAL' | 'PASSTHROUGH';
+
+/** Wire names of TLS versions, as node:tls spells them. */
+export type TlsVersionIR = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
+/**
+ * Where certificate material comes from. Only references: the PEM data of Secrets travels
+ * beside the IR (TranslateResult.credentials) into the certificate store, so key material is
+ * never part of the hashed IR, goldens or /config_dump. `key` is stable across reloads: the
+ * store keeps one live credential per key and rotates it in place.
+ */
+export interface CredentialIR {
+  /** `file:<cert>|<key>|<ca>` or `secret:<namespace>/<name>`. */
+  readonly key: string;
+  readonly source: 'file' | 'secret';
+  /** File paths (source file); each optional, but cert and key come together. */
+  readonly certFile?: string;
+  readonly keyFile?: string;
+  readonly caFile?: string;
+  /** `namespace/name` of the Secret (source secret). */
+  readonly secret?: string;
+  /** `namespace/name` of the Secret the CA came from when it is the `<name>-cacert` companion. */
+  readonly caSecret?: string;
+}
+
+export interface TlsServerIR {
+  readonly mode: TlsModeIR;
+  /**
+   * Certificates served (not PASSTHROUGH). Several: the one whose SAN matches the SNI exactly,
+   * else by wildcard SAN, else the first (Gateway API certificateRefs, Istio credentialNames).
+   */
+  readonly credentials: readonly CredentialIR[];
+  /** CA bundle verifying client certificates (MUTUAL, OPTIONAL_MUTUAL); from a credential. */
+  readonly clientCa?: CredentialIR;
+  /** Default TLSv1.2 / TLSv1.3. TLSv1 and TLSv1.1 also lower OpenSSL's security level. */
+  readonly minVersion: TlsVersionIR;
+  readonly maxVersion: TlsVersionIR;
+  /** OpenSSL names for TLS ≤ 1.2; absent = Node's default list. */
+  readonly cipherSuites?: readonly string[];
+  /** Accepted client certificate SANs (exact, any SAN type); absent = any. */
+  readonly subjectAltNames?: readonly string[];
+  /** Hex SHA-256 of accepted client certificates (colons removed, lower-case). */
+  readonly verifyCertificateHash?: readonly string[];
+  /** Base64 SHA-256 of accepted client certificate SPKIs. */
+  readonly verifyCertificateSpki?: readonly string[];
+  /** ALPN offered: `["h2", "http/1.1"]`, or `["http/1.1"]` with HTTP/2 disabled. */
+  readonly alpn: readonly string[];
+}
+
+/** One L4 route of a TLS server: SNI patterns → weighted clusters. */
+export interface TlsRouteIR {
+  /** `virtualservice/ns/name/tls/0/match/1`, `tlsroute/ns/name/rule/0`. */
+  readonly id: string;
+  /** SNI patterns (exact, `*.suffix`, `*`); exact beats the longest wildcard beats `*`. */
+  readonly sniHosts: readonly string[];
+  readonly backends: readonly BackendIR[];
+  readonly source: ResourceKey;
+  readonly sourcePath: string;
 }
 
 export interface VirtualHostIR {
@@ -266,7 +340,25 @@ export interface ClusterIR {
   /** 0/absent = unlimited; 1 disables keep-alive. */
   readonly maxRequestsPerConnection?: number;
   readonly idleTimeoutMs: number;
+  /** TLS origination (DestinationRule trafficPolicy.tls SIMPLE / MUTUAL). */
+  readonly tls?: ClusterTlsIR;
   readonly source?: ResourceKey;
+}
+
+/** Upstream TLS (Istio ClientTLSSettings). HTTP/1.1 clusters offer ALPN http/1.1, h2 clusters h2. */
+export interface ClusterTlsIR {
+  readonly mode: 'SIMPLE' | 'MUTUAL';
+  /**
+   * CA (to verify the upstream) and, for MUTUAL, the client certificate and key. Absent CA =
+   * the system trust store.
+   */
+  readonly credential?: CredentialIR;
+  /** SNI sent; default the service host (never an IP address). */
+  readonly sni?: string;
+  /** Accepted upstream SANs; absent = the SNI must match the certificate (hostname check). */
+  readonly subjectAltNames?: readonly string[];
+  /** Skip CA and SAN verification (Istio insecureSkipVerify). */
+  readonly insecureSkipVerify?: boolean;
 }
 
 /** Defaults shared by translators. */
@@ -283,3 +375,27 @@ export const DEFAULT_RETRY: RetryIR = {
   retriableStatusCodes: [],
   backoffBaseMs: 25,
 };
+
+/**
+ * What the Telemetry resources (and MeshConfig defaultProviders) that apply to this gateway
+ * decide, merged root namespace → namespace → workload as Istio does.
+ */
+export interface TelemetryIR {
+  /**
+   * Access logs by provider (sorted), with the CEL filter in effect for each. Absent = no
+   * Telemetry access logging and no default provider: MeshConfig accessLogFile decides.
+   * Empty = access logging disabled.
+   */
+  readonly accessLogging?: readonly { readonly provider: string; readonly filter?: string }[];
+  /** Metric providers in effect (sorted) and the merged overrides of the Istio metrics (gateway = CLIENT mode). */
+  readonly metrics?: {
+    readonly providers: readonly string[];
+    /** Telemetry metric name (`REQUEST_COUNT`…) → override; ALL_METRICS disabled shows as providers without prometheus. */
+    readonly overrides: Readonly<Record<string, {
+      readonly disabled?: boolean;
+      readonly tags?: readonly { readonly name: string; readonly remove: boolean; readonly value?: string }[];
+    }>>;
+  };
+  /** The Telemetry resources that applied, root first. */
+  readonly sources: readonly ResourceKey[];
+}

@@ -5,6 +5,7 @@
 import type { Diagnostic, ResourceKey } from '../../errors/diagnostic.js';
 import type { ClusterIR, EndpointIR, ListenerIR } from '../ir/types.js';
 import type { LoadedResource, WorkloadIdentity } from '../resources/types.js';
+import type { CredentialMaterial } from './tls/credentials.js';
 
 /** Kubernetes-style status condition (Gateway API conditions on routes and gateways). */
 export interface Condition {
@@ -88,6 +89,8 @@ export interface ServiceRegistry {
   clusters(): ClusterIR[];
   /** Ready endpoints of a service port (used by diagnostics and explain). */
   endpoints(host: string, port: number): readonly EndpointIR[];
+  /** Secret material of DestinationRule credentialNames used by the clusters made so far. */
+  credentials?(): ReadonlyMap<string, CredentialMaterial>;
 }
 
 /** Input to every translator. */
@@ -109,6 +112,8 @@ export interface TranslateContext {
 /** What one translator contributes; the orchestrator merges listeners by address+port. */
 export interface TranslatorOutput {
   readonly listeners: readonly ListenerIR[];
+  /** PEM material of the Secrets its TLS servers reference, by credential key (kept out of the IR). */
+  readonly credentials?: ReadonlyMap<string, CredentialMaterial>;
 }
 
 export type Translator = (ctx: TranslateContext) => TranslatorOutput;

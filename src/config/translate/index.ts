@@ -13,6 +13,9 @@ import { translateGatewayApi } from './gatewayapi/index.js';
 import { translateIngress } from './ingress/index.js';
 import { translateIstio } from './istio/index.js';
 import { createServiceRegistry } from './registry/index.js';
+import { translateTelemetry } from './telemetry/index.js';
+import type { MeshConfig } from '../mesh/mesh-config.js';
+import { type CredentialMaterial, mergeMaterial } from './tls/credentials.js';
 
 export interface TranslateResult {
   readonly ir: GatewayIR;
@@ -21,6 +24,12 @@ export interface TranslateResult {
   readonly statuses: ReadonlyMap<string, ResourceStatus>;
   /** Resources rejected by validation (quarantined), by key. */
   readonly rejected: ReadonlySet<string>;
+  /**
+   * PEM material of every Secret a TLS server or cluster uses, by credential key. Kept out of
+   * the IR (so out of its hash, goldens and /config_dump); the runtime's certificate store
+   * takes it on every apply, so a rotated Secret reaches new handshakes without a new snapshot.
+   */
+  readonly credentials: ReadonlyMap<string, CredentialMaterial>;
 }
 
 const TRANSLATORS: readonly Translator[] = [translateIstio, translateGatewayApi, translateIngress];
@@ -33,7 +42,8 @@ export const DEFAULT_IDENTITY: WorkloadIdentity = Object.freeze({
   clusterDomain: 'cluster.local',
 });
 
-export function translate(resources: readonly LoadedResource[], identity: WorkloadIdentity = DEFAULT_IDENTITY): TranslateResult {
+/** `mesh`: the --mesh-config (Telemetry providers, root namespace); absent = Portico's defaults. */
+export function translate(resources: readonly LoadedResource[], identity: WorkloadIdentity = DEFAULT_IDENTITY, mesh?: MeshConfig): TranslateResult {
   const diagnostics: Diagnostic[] = [];
   const statuses = new Map<string, ResourceStatus>();
   const supported: LoadedResource[] = [];
@@ -78,12 +88,23 @@ export function translate(resources: readonly LoadedResource[], identity: Worklo
     fqdn: (host, ns) => (host.includes('.') || host === '*' ? host : `${host}.${ns}.svc.${identity.clusterDomain}`),
   };
   const listeners: ListenerIR[] = [];
-  for (const t of TRANSLATORS) listeners.push(...t(ctx).listeners);
+  const credentials = new Map<string, CredentialMaterial>();
+  for (const t of TRANSLATORS) {
+    const out = t(ctx);
+    listeners.push(...out.listeners);
+    for (const [k, m] of out.credentials ?? []) mergeMaterial(credentials, k, m);
+  }
+  const merged = mergeListeners(listeners, (l, message) => diagnostics.push({
+    code: 'TLS_LISTENER_PROTOCOL_CONFLICT', severity: 'warning', path: '', message,
+    ...(l.sources[0] ? { resource: l.sources[0] } : {}),
+  }));
+  const telemetry = translateTelemetry(ctx, mesh);
+  const ir: GatewayIR = { listeners: merged, clusters: registry.clusters(), ...(telemetry ? { telemetry } : {}) };
+  for (const [k, m] of registry.credentials?.() ?? []) mergeMaterial(credentials, k, m);
   for (const d of registry.diagnostics()) if (!diagnostics.includes(d)) diagnostics.push(d);
   // Every remaining valid resource without a status was read as data (Service, Endpoints...).
   for (const [k, r] of all) if (!statuses.has(k)) statuses.set(k, { key: r.key, state: 'accepted', reasons: [] });
-  const ir: GatewayIR = { listeners: mergeListeners(listeners), clusters: registry.clusters() };
-  return { ir, diagnostics: dedupe(diagnostics), statuses, rejected };
+  return { ir, diagnostics: dedupe(diagnostics), statuses, rejected, credentials };
 }
 
 function dedupe(ds: Diagnostic[]): Diagnostic[] {
@@ -96,21 +117,35 @@ function dedupe(ds: Diagnostic[]): Diagnostic[] {
   });
 }
 
-/** Merge listeners with the same address:port; servers with the same hostnames share vhosts. */
-export function mergeListeners(list: readonly ListenerIR[]): ListenerIR[] {
+/**
+ * Merge listeners with the same address:port; plaintext servers with the same hostnames share
+ * vhosts. TLS servers never merge: each keeps its own settings and route table (one filter
+ * chain per server). A plaintext listener and a TLS listener on one port cannot be served
+ * together: the first keeps the port and `conflict` is told about the other.
+ */
+export function mergeListeners(list: readonly ListenerIR[], conflict?: (dropped: ListenerIR, message: string) => void): ListenerIR[] {
   const byName = new Map<string, ListenerIR>();
   for (const l of list) {
     const prev = byName.get(l.name);
     if (!prev) { byName.set(l.name, l); continue; }
+    if (isTls(prev) !== isTls(l)) {
+      conflict?.(l, `Skipping ${isTls(l) ? 'TLS' : 'plaintext HTTP'} servers ${l.servers.map((s) => `"${s.name}"`).join(', ')} on ${l.name}: the port already serves ${isTls(prev) ? 'TLS' : 'plaintext HTTP'}`);
+      continue;
+    }
     const servers = [...prev.servers];
     for (const s of l.servers) {
-      const i = servers.findIndex((x) => sameHosts(x, s) && !x.httpsRedirect && !s.httpsRedirect);
+      const i = s.tls ? -1 : servers.findIndex((x) => !x.tls && sameHosts(x, s) && !x.httpsRedirect && !s.httpsRedirect);
       if (i === -1) servers.push(s);
       else servers[i] = { ...servers[i]!, virtualHosts: mergeVhosts(servers[i]!.virtualHosts, s.virtualHosts) };
     }
-    byName.set(l.name, { ...prev, servers, sources: [...prev.sources, ...l.sources] });
+    const protocol = prev.protocol === 'HTTPS' || l.protocol === 'HTTPS' ? 'HTTPS' : prev.protocol;
+    byName.set(l.name, { ...prev, protocol, servers, sources: [...prev.sources, ...l.sources] });
   }
   return [...byName.values()].sort((a, b) => a.port - b.port || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+function isTls(l: ListenerIR): boolean {
+  return l.protocol === 'HTTPS' || l.protocol === 'TLS';
 }
 
 function sameHosts(a: ServerIR, b: ServerIR): boolean {

@@ -20,10 +20,34 @@ export interface ListenerRuntime {
   sink: StreamSink;
   draining: boolean;
   idleTimeoutMs: number;
-  readonly connections: Set<{ drain(): void }>;
+  /**
+   * Open downstream connections. `drain(closeAfterMs)`: busy ones close after their current
+   * response, idle ones close now or, with closeAfterMs > 0, after that long without activity
+   * (HTTP/1.1) or send GOAWAY after that delay (HTTP/2), so closes are spread out (jitter).
+   */
+  readonly connections: Set<{ drain(closeAfterMs?: number): void }>;
   h2Handoff(socket: import('node:net').Socket): void;
   /** Scheme of requests on this listener (`http`, or `https` behind TLS). */
   scheme(head: unknown): string;
+  /** TLS connections: what the handshake decided (server pinned by SNI, client certificate). */
+  readonly tls?: TlsConnInfo;
+  /** Trusted proxy hops in front (Envoy xff_num_trusted_hops); 0/absent = trust nothing. */
+  readonly trustedProxies?: number;
+  /** X-Forwarded-Client-Cert policy (Envoy forward_client_cert_details); absent = SANITIZE_SET. */
+  readonly forwardClientCert?: ForwardClientCertMode;
+}
+
+/** Envoy forward_client_cert_details values. */
+export type ForwardClientCertMode = 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
+
+/** Per TLS connection facts. */
+export interface TlsConnInfo {
+  /** Name of the ServerIR the SNI selected: routing never leaves it. */
+  readonly server: string;
+  /** SNI as received ('' when the client sent none). */
+  readonly sni: string;
+  /** This connection's own XFCC element when the client presented a verified certificate. */
+  readonly xfcc?: string;
 }
 
 const NOT_FOUND = Buffer.alloc(0);
@@ -31,8 +55,12 @@ const NOT_FOUND = Buffer.alloc(0);
 /** Route the request; returns the forward action, or undefined when it was answered here. */
 export function dispatchLocalAction(lr: ListenerRuntime, ds: Downstream, req: RequestView, info: StreamInfo):
   Extract<CompiledAction, { type: 'forward' }> | undefined {
-  const found = findRoute(lr.table, req);
-  if (found !== undefined && found.server.ir.httpsRedirect) {
+  const tls = lr.tls;
+  if (tls !== undefined) info.requestedServerName = tls.sni;
+  const found = findRoute(lr.table, req, tls?.server);
+  // Envoy require_tls ALL: a request that already is https (trusted X-Forwarded-Proto behind a
+  // TLS-offloading load balancer, --trusted-proxies) is served, not redirected again.
+  if (found !== undefined && found.server.ir.httpsRedirect && req.scheme !== 'https') {
     info.detail = Detail.httpsRedirect;
     const loc = `https://${req.host}${req.path}${req.query ? `?${req.query}` : ''}`;
     finishLocal(lr, ds, info, 301, ['location'], [loc], NOT_FOUND);
@@ -53,7 +81,7 @@ export function dispatchLocalAction(lr: ListenerRuntime, ds: Downstream, req: Re
     info.detail = a.detail;
     let n: readonly string[] = a.body.length ? ['content-type'] : [];
     let v: readonly string[] = a.body.length ? ['text/plain'] : [];
-    if (a.responseOps) ({ lnames: n, values: v } = applyHeaderOps(a.responseOps, n, v));
+    if (a.responseOps) ({ lnames: n, values: v } = applyHeaderOps(a.responseOps, n, v, info));
     finishLocal(lr, ds, info, a.status, n, v, a.body);
     return undefined;
   }
@@ -62,7 +90,7 @@ export function dispatchLocalAction(lr: ListenerRuntime, ds: Downstream, req: Re
   const location = buildRedirect(a.ir, a.pathRewrite, req);
   let n: readonly string[] = ['location'];
   let v: readonly string[] = [location];
-  if (a.responseOps) ({ lnames: n, values: v } = applyHeaderOps(a.responseOps, n, v));
+  if (a.responseOps) ({ lnames: n, values: v } = applyHeaderOps(a.responseOps, n, v, info));
   finishLocal(lr, ds, info, a.ir.statusCode, n, v, NOT_FOUND);
   return undefined;
 }

@@ -18,6 +18,8 @@ export interface Downstream {
   /** More body bytes (same framing as announced). false = downstream is pushing back. */
   sendData(chunk: Buffer, info: StreamInfo): boolean;
   sendEnd(info: StreamInfo): void;
+  /** Upstream trailers (names lower-case), sent with the end of the response where the protocol can (HTTP/2). */
+  sendTrailers?(lnames: readonly string[], values: readonly string[]): void;
   /** A complete local reply (no upstream involved). */
   sendLocal(status: number, lnames: readonly string[], values: readonly string[], body: Buffer, info: StreamInfo): void;
   /** Flow control of the request body. */

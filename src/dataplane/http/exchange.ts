@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type http2 from 'node:http2';
 import type { StreamInfo, StreamSink } from '../../observability/stream-info.js';
 import {
-  applyHeaderOps, pickBackend, retriableStatus, type CompiledAction, type CompiledBackend, type HeaderOps,
+  applyHeaderOps, mergeHeaderOps, pickBackend, retriableStatus, type CompiledAction, type CompiledBackend, type HeaderOps,
 } from '../../runtime/actions.js';
 import type { RequestView } from '../router/request-view.js';
 import type { ClusterHandle, Endpoint } from '../upstream/cluster.js';
@@ -16,6 +16,8 @@ import { ChunkDecoder } from './chunk-decoder.js';
 import { Detail, failureReply, Flag, type UpstreamFailure } from './details.js';
 import type { Downstream } from './downstream.js';
 import type { ResponseHead } from './parser.js';
+import type { ListenerRuntime } from './dispatch.js';
+import { forwardedClientCert, trustedClientAddress } from './forwarded.js';
 import { localReply, textReply } from './local-reply.js';
 
 /** Request body framing as it arrives from downstream. */
@@ -33,6 +35,8 @@ const RETRY_BUFFER_LIMIT = 64 * 1024;
 export interface ConnFacts {
   readonly peerIp: string;
   readonly listenerPort: number;
+  /** The connection's listener runtime: trusted proxies, XFCC policy, TLS facts. */
+  readonly lr?: ListenerRuntime;
 }
 
 type ForwardAction = Extract<CompiledAction, { type: 'forward' }>;
@@ -100,6 +104,7 @@ export class Exchange implements UpstreamHandler {
   #waiter: (() => void) | undefined;
   #waitPool: import('../upstream/h1-pool.js').H1Pool | undefined;
   #overloaded = false;
+  #lastEndpoint: Endpoint | undefined;
   /** HTTP/2 request body of unknown length going to an HTTP/1.1 upstream: we chunk-encode it. */
   #encodeChunks = false;
 
@@ -123,7 +128,7 @@ export class Exchange implements UpstreamHandler {
     const b = pickBackend(a);
     this.#backend = b;
     if (b === undefined || b.invalid !== undefined) {
-      const inv = b?.invalid ?? { status: 500, detail: 'no_backend', flag: Flag.NoClusterFound };
+      const inv = b?.invalid ?? { status: 500, detail: Detail.noBackend, flag: Flag.NoClusterFound };
       info.addFlag(inv.flag);
       this.#local(inv.status, inv.detail, inv.status === 500 ? 'Internal Server Error' : 'no healthy upstream');
       return;
@@ -132,8 +137,10 @@ export class Exchange implements UpstreamHandler {
     this.#cluster = cluster;
     info.upstreamCluster = cluster.ir.name;
     info.destinationService = cluster.ir.serviceHost;
+    info.upstreamProtocol = cluster.ir.protocol === 'h2c' ? 'HTTP/2' : 'HTTP/1.1';
+    if (this.#reqEnded) info.requestEndHr = performance.now();
     this.#respOps = b.responseOps === undefined ? a.responseOps
-      : a.responseOps === undefined ? b.responseOps : mergeOps(b.responseOps, a.responseOps);
+      : a.responseOps === undefined ? b.responseOps : mergeHeaderOps(b.responseOps, a.responseOps);
     this.#buildRequest(a, b);
     if (cluster.ir.maxRequests !== undefined && cluster.active >= cluster.ir.maxRequests) {
       // Circuit breaker (Istio http2MaxRequests): too many requests in flight to this cluster.
@@ -153,8 +160,10 @@ export class Exchange implements UpstreamHandler {
     let lnames = req.lnames;
     let values = req.values;
     // Envoy order: destination-level ops, then route-level.
-    if (b.requestOps) ({ lnames, values } = applyHeaderOps(b.requestOps, lnames, values));
-    if (a.requestOps) ({ lnames, values } = applyHeaderOps(a.requestOps, lnames, values));
+    if (b.requestOps) ({ lnames, values } = applyHeaderOps(b.requestOps, lnames, values, info));
+    if (a.requestOps) ({ lnames, values } = applyHeaderOps(a.requestOps, lnames, values, info));
+    // Envoy logs request headers after the route mutated them (%REQ(x)% sees added headers).
+    if (lnames !== req.lnames) { info.reqNames = lnames; info.reqValues = values; }
     let path = req.path;
     if (a.pathRewrite) {
       const np = a.pathRewrite(path);
@@ -163,6 +172,7 @@ export class Exchange implements UpstreamHandler {
       }
     }
     this.#upPath = req.query.length ? `${path}?${req.query}` : path;
+    if (path !== req.path) info.upstreamPath = this.#upPath; // %REQ(:PATH)% after rewrite
     this.#upAuthority = a.authority ?? b.authority ?? req.authority;
     const h2 = this.#cluster!.ir.protocol === 'h2c';
 
@@ -182,8 +192,20 @@ export class Exchange implements UpstreamHandler {
     }
     // RFC 7239-style X-Forwarded-For append (Envoy use_remote_address: true).
     const peer = this.#conn.peerIp;
+    const lr = this.#conn.lr;
+    // Trusted hops (F19/F32): the client is the N-th address from the right, computed before appending.
+    const trusted = lr?.trustedProxies ? trustedClientAddress(xff, lr.trustedProxies) : undefined;
     xff = xff === undefined ? peer : `${xff}, ${peer}`;
     info.xForwardedFor = xff;
+    if (trusted !== undefined) {
+      info.downstreamRemoteAddress = trusted.includes(':') ? `[${trusted}]:0` : `${trusted}:0`;
+      if (h2) { outN.push('x-envoy-external-address'); outV.push(trusted); } else head += `x-envoy-external-address: ${trusted}\r\n`;
+    }
+    // X-Forwarded-Client-Cert: a client's own value was skipped above; set per policy (forwarded.ts).
+    const xfcc = forwardedClientCert(lr, lnames, values);
+    if (xfcc !== undefined) {
+      if (h2) { outN.push('x-forwarded-client-cert'); outV.push(xfcc); } else head += `x-forwarded-client-cert: ${xfcc}\r\n`;
+    }
     if (requestId === undefined || requestId === '') requestId = randomUUID();
     info.requestId = requestId;
     if (h2) {
@@ -317,6 +339,7 @@ export class Exchange implements UpstreamHandler {
   onRequestEnd(): void {
     if (this.#done) return;
     this.#reqEnded = true;
+    this.info.requestEndHr = performance.now();
     if (this.#encodeChunks) this.#keep(LAST_CHUNK);
     this.#mirror();
     if (this.#h2stream !== null) { this.#h2stream.end(); return; }
@@ -328,9 +351,11 @@ export class Exchange implements UpstreamHandler {
 
   // ---------------------------------------------------------------- upstream events
 
-  onResponseHead(res: ResponseHead, body: Buffer, complete: boolean, _conn: H1Conn): void {
+  onResponseHead(res: ResponseHead, body: Buffer, complete: boolean, conn: H1Conn): void {
     const info = this.info;
     info.upstreamFirstByteHr = performance.now();
+    const sock = conn ? conn.socket : this.#h2stream?.session?.socket;
+    if (sock) info.upstreamLocalAddress = localAddressOf(sock as import('node:net').Socket);
     const status = res.status;
     const retry = this.#action.retry;
     if (retry !== undefined && !this.#responseStarted && this.#attempt < retry.attempts && retriableStatus(retry, status) &&
@@ -356,7 +381,7 @@ export class Exchange implements UpstreamHandler {
       lnames.push(n);
       values.push(rv[i]!);
     }
-    if (this.#respOps !== undefined) ({ lnames, values } = applyHeaderOps(this.#respOps, lnames, values));
+    if (this.#respOps !== undefined) ({ lnames, values } = applyHeaderOps(this.#respOps, lnames, values, info));
     lnames.push('x-envoy-upstream-service-time');
     values.push(String(info.upstreamServiceTimeMs()));
     info.resNames = lnames;
@@ -385,7 +410,19 @@ export class Exchange implements UpstreamHandler {
     else this.#h2stream?.resume();
   }
 
-  onTrailers(_t: unknown): void { /* gRPC trailers arrive with the gRPC release */ }
+  /** Upstream trailers (HTTP/2): recorded for %TRAILER()% and the gRPC status; forwarding arrives with gRPC. */
+  onTrailers(t: unknown): void {
+    if (t === null || typeof t !== 'object') return;
+    const n: string[] = [];
+    const v: string[] = [];
+    for (const [k, val] of Object.entries(t as Record<string, unknown>)) {
+      if (k.charCodeAt(0) === 58 || val === undefined) continue;
+      for (const x of Array.isArray(val) ? val : [val]) { n.push(k); v.push(String(x)); }
+    }
+    this.info.trailerNames = n;
+    this.info.trailerValues = v;
+    this.ds.sendTrailers?.(n, v);
+  }
 
   onResponseEnd(): void {
     if (this.#done) return;
@@ -396,13 +433,14 @@ export class Exchange implements UpstreamHandler {
   onUpstreamError(kind: UpstreamFailure, started: boolean, reason: string): void {
     if (this.#done) return;
     const info = this.info;
+    if (kind === 'connect') info.connectFailures++;
     const c = this.#upstream;
     this.#releaseEndpoint();
     this.#upstream = null;
     this.#h2stream = null;
     if (started || this.#responseStarted) {
       info.addFlag(kind === 'reset' ? Flag.UpstreamRemoteReset : Flag.UpstreamConnectionTermination);
-      info.detail = Detail.resetAfterStarted;
+      info.detail = kind === 'reset' ? Detail.resetAfterStartedRemote : Detail.resetAfterStarted;
       this.ds.abort();
       this.#finish();
       return;
@@ -444,7 +482,8 @@ export class Exchange implements UpstreamHandler {
 
   #retry(): void {
     const retry = this.#action.retry!;
-    const prev = this.#endpoint;
+    // Envoy's previous_hosts retry predicate: avoid the endpoint that just failed.
+    const prev = this.#endpoint ?? this.#lastEndpoint;
     this.#attempt++;
     this.info.retries = this.#attempt;
     // Full-jitter exponential back-off: random in [0, (2^n - 1) * base), capped at 10 × base.
@@ -492,7 +531,7 @@ export class Exchange implements UpstreamHandler {
 
   #releaseEndpoint(): void {
     const ep = this.#endpoint;
-    if (ep !== undefined) { ep.active--; this.#endpoint = undefined; }
+    if (ep !== undefined) { ep.active--; this.#endpoint = undefined; this.#lastEndpoint = ep; }
     if (this.#upstream !== null) this.#upstream.socket.removeListener('drain', this.#onUpstreamDrain);
   }
 
@@ -508,7 +547,7 @@ export class Exchange implements UpstreamHandler {
     let lnames: readonly string[] = r.lnames;
     let values: readonly string[] = r.values;
     if (this.#overloaded) { lnames = [...lnames, 'x-envoy-overloaded']; values = [...values, 'true']; }
-    if (this.#respOps !== undefined) ({ lnames, values } = applyHeaderOps(this.#respOps, lnames, values));
+    if (this.#respOps !== undefined) ({ lnames, values } = applyHeaderOps(this.#respOps, lnames, values, info));
     this.#responseStarted = true;
     localReply(this.ds, status, lnames, values, r.body, info);
     this.#finish();
@@ -567,10 +606,17 @@ const SHADOW_HANDLER: UpstreamHandler = {
 const CRLF = Buffer.from('\r\n', 'latin1');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n', 'latin1');
 
-function mergeOps(first: HeaderOps, second: HeaderOps): HeaderOps {
-  return {
-    set: [...first.set, ...second.set],
-    add: [...first.add, ...second.add],
-    drop: new Set([...first.drop, ...second.drop]),
-  };
+const localAddresses = new WeakMap<object, string>();
+
+/** `ip:port` of an upstream socket, computed once per connection (getsockname is a syscall). */
+function localAddressOf(socket: import('node:net').Socket): string {
+  let a = localAddresses.get(socket);
+  if (a === undefined) {
+    const ip = socket.localAddress;
+    if (ip === undefined) return '';
+    const v = ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+    a = v.includes(':') ? `[${v}]:${socket.localPort}` : `${v}:${socket.localPort}`;
+    localAddresses.set(socket, a);
+  }
+  return a;
 }

@@ -8,6 +8,7 @@ import type net from 'node:net';
 import { StreamInfo } from '../../observability/stream-info.js';
 import type { CompiledAction } from '../../runtime/actions.js';
 import { hostWithoutPort, type RequestView } from '../router/request-view.js';
+import { ChunkDecoder } from './chunk-decoder.js';
 import { ChunkedScanner } from './chunked.js';
 import { Detail, Flag } from './details.js';
 import type { Downstream } from './downstream.js';
@@ -17,7 +18,7 @@ import { httpDate, localReply, textReply } from './local-reply.js';
 import {
   createRequestHead, DEFAULT_LIMITS, ERR_HEADERS_TOO_LARGE, parseRequestHead, type RequestHead,
 } from './parser.js';
-import { normalizePath } from './path.js';
+import { normalizePath, splitTarget, targetAuthority } from './path.js';
 import { STATUS_TEXT } from './status-text.js';
 
 const MAX_PIPELINED = 256 * 1024;
@@ -60,6 +61,7 @@ export class H1Conn implements Downstream {
   #respClose = false;  // close-delimited response: close after it
   #closed = false;
   #respStarted = false;
+  #respDecoder: ChunkDecoder | null = null;
   readonly peerIp: string;
   readonly listenerPort: number;
   readonly #local: string;
@@ -162,7 +164,7 @@ export class H1Conn implements Downstream {
         }
         if (n < 0) { this.#protocolError(n, head.error); return; }
         off += n;
-        this.#startRequest(head);
+        this.#startRequest(head, n);
         if (this.#bodyMode !== BODY_NONE && off < data.length) off += this.#feedBody(data, off);
       }
       if (off < data.length && !this.#closed) this.#pending = data.subarray(off);
@@ -228,7 +230,7 @@ export class H1Conn implements Downstream {
     return info;
   }
 
-  #startRequest(head: RequestHead): void {
+  #startRequest(head: RequestHead, headBytes: number): void {
     this.#active = true;
     this.protocol = head.versionMinor === 1 ? 'HTTP/1.1' : 'HTTP/1.0';
     this.#keepAlive = head.keepAlive && !this.lr.draining;
@@ -237,9 +239,11 @@ export class H1Conn implements Downstream {
     info.originalPath = head.target;
     info.reqNames = head.lnames;
     info.reqValues = head.values;
+    info.requestWireBytes = headBytes;
     this.#respEncode = false;
     this.#respClose = false;
     this.#respStarted = false;
+    this.#respDecoder = null;
     // Body framing.
     if (head.chunked) {
       this.#bodyMode = BODY_CHUNKED_RAW;
@@ -263,9 +267,12 @@ export class H1Conn implements Downstream {
     let authority = head.host ?? '';
     if (target.charCodeAt(0) !== 47 /* / */) {
       // absolute-form (RFC 9112 §3.2.2): route by the URI's authority.
-      const abs = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)(.*)$/.exec(target);
-      if (abs) { authority = abs[1]!; target = abs[2] || '/'; }
-      else if (target === '*') target = '*';
+      const auth = targetAuthority(target);
+      if (auth !== '') {
+        authority = auth;
+        const t = splitTarget(target);
+        target = t.path + t.query;
+      }
     }
     const q = target.indexOf('?');
     const rawPath = q === -1 ? target : target.slice(0, q);
@@ -336,7 +343,7 @@ export class H1Conn implements Downstream {
       if (status !== 204 && !(status >= 100 && status < 200)) h += `content-length: ${contentLength}\r\n`;
     } else if (rawChunked) {
       if (this.protocol === 'HTTP/1.1') h += 'transfer-encoding: chunked\r\n';
-      else this.#respClose = true;
+      else { this.#respClose = true; if (!noBody) this.#respDecoder = new ChunkDecoder(); } // HTTP/1.0: decode, close-delimit
     } else if (!noBody) {
       if (this.protocol === 'HTTP/1.1') { h += 'transfer-encoding: chunked\r\n'; this.#respEncode = true; }
       else this.#respClose = true;
@@ -351,7 +358,7 @@ export class H1Conn implements Downstream {
     const s = this.socket;
     if (noBody || body.length === 0) {
       s.write(h, 'latin1');
-    } else if (!this.#respEncode && body.length <= SMALL_BODY) {
+    } else if (!this.#respEncode && this.#respDecoder === null && body.length <= SMALL_BODY) {
       // One write syscall for head + small body: latin1 maps bytes 1:1, so the body survives
       // the round trip, and a single string write is cheaper than cork/writev (perf-notes #4).
       info.responseWireBytes += body.length;
@@ -367,6 +374,15 @@ export class H1Conn implements Downstream {
   }
 
   #writeBody(chunk: Buffer, info: StreamInfo): boolean {
+    if (this.#respDecoder !== null) {
+      let ok = true;
+      for (const part of this.#respDecoder.decode(chunk)) {
+        info.responseWireBytes += part.length;
+        info.bytesSent += part.length;
+        ok = this.socket.write(part);
+      }
+      return ok;
+    }
     info.responseWireBytes += chunk.length;
     if (!this.#respEncode) {
       info.bytesSent += chunk.length;
@@ -434,10 +450,17 @@ export class H1Conn implements Downstream {
     }
   }
 
-  /** Drain: close now when idle, else after the current response (connection: close). */
-  drain(): void {
-    if (!this.#active) this.socket.end();
-    else this.#keepAlive = false;
+  /**
+   * Drain: busy → the current response carries `connection: close`, then the socket closes.
+   * Idle → close now, or with `idleGraceMs` once the connection has been silent that long: a
+   * keep-alive client may be writing its next request this very moment, and closing under it
+   * would lose that request, while a request that arrives first is served with
+   * `connection: close`.
+   */
+  drain(idleGraceMs = 0): void {
+    if (this.#active) this.#keepAlive = false;
+    else if (idleGraceMs > 0) this.socket.setTimeout(idleGraceMs);
+    else this.socket.end();
   }
 }
 

@@ -35,6 +35,8 @@ class H2Downstream implements Downstream {
   readonly stream: http2.ServerHttp2Stream;
   ex: Exchange | null = null;
   #decoder: ChunkDecoder | null = null;
+  /** Upstream trailers to send when the stream asks for them (gRPC status). */
+  #trailers: http2.OutgoingHttpHeaders | null = null;
 
   constructor(stream: http2.ServerHttp2Stream) {
     this.stream = stream;
@@ -57,7 +59,15 @@ class H2Downstream implements Downstream {
     if (rawChunked) this.#decoder = new ChunkDecoder();
     const noBody = info.method === 'HEAD' || status === 204 || status === 304;
     const endNow = complete && (body.length === 0 || noBody);
-    try { s.respond(h, { endStream: endNow }); } catch { return; }
+    // gRPC ends with trailers (grpc-status): keep the stream open for them (h2 → h2 path).
+    const waitForTrailers = !endNow && isGrpc(h['content-type']);
+    if (waitForTrailers) {
+      s.once('wantTrailers', () => {
+        try { s.sendTrailers(this.#trailers ?? { 'grpc-status': '2', 'grpc-message': 'upstream ended without trailers' }); } catch { /* stream gone */ }
+      });
+    }
+    try { s.respond(h, { endStream: endNow, waitForTrailers }); } catch { return; }
+    info.responseWireBytes += headBytes(lnames, values) + 13; // uncompressed estimate (+ :status)
     if (!endNow) {
       if (body.length) this.sendData(body, info);
       if (complete) this.sendEnd(info);
@@ -69,10 +79,11 @@ class H2Downstream implements Downstream {
     if (s.destroyed || s.closed) return true;
     if (this.#decoder !== null) {
       let ok = true;
-      for (const p of this.#decoder.decode(chunk)) { info.bytesSent += p.length; ok = s.write(p); }
+      for (const p of this.#decoder.decode(chunk)) { info.bytesSent += p.length; info.responseWireBytes += p.length; ok = s.write(p); }
       return ok;
     }
     info.bytesSent += chunk.length;
+    info.responseWireBytes += chunk.length;
     return s.write(chunk);
   }
 
@@ -81,11 +92,23 @@ class H2Downstream implements Downstream {
     if (!s.destroyed && !s.closed && !s.writableEnded) s.end();
   }
 
+  sendTrailers(lnames: readonly string[], values: readonly string[]): void {
+    const t: http2.OutgoingHttpHeaders = {};
+    for (let i = 0; i < lnames.length; i++) {
+      const n = lnames[i]!;
+      if (n.charCodeAt(0) === 58 || H2_FORBIDDEN.has(n)) continue;
+      const prev = t[n];
+      t[n] = prev === undefined ? values[i]! : Array.isArray(prev) ? [...prev, values[i]!] : [String(prev), values[i]!];
+    }
+    this.#trailers = t;
+  }
+
   sendLocal(status: number, lnames: readonly string[], values: readonly string[], body: Buffer, info: StreamInfo): void {
     const s = this.stream;
     if (s.destroyed || s.closed) return;
     const h: http2.OutgoingHttpHeaders = { ':status': status, 'content-length': String(body.length), date: httpDate(), server: 'portico' };
     for (let i = 0; i < lnames.length; i++) h[lnames[i]!] = values[i]!;
+    info.responseWireBytes += headBytes(lnames, values) + 80 + body.length; // + :status, date, server, content-length
     try {
       if (body.length && info.method !== 'HEAD') { s.respond(h); s.end(body); }
       else s.respond(h, { endStream: true });
@@ -110,12 +133,17 @@ export function createH2Server(lr: ListenerRuntime): http2.Http2Server {
   return server;
 }
 
-function wrapSession(lr: ListenerRuntime, session: http2.ServerHttp2Session): { drain(): void } {
+function wrapSession(lr: ListenerRuntime, session: http2.ServerHttp2Session): { drain(delayMs?: number): void } {
+  const goaway = (): void => {
+    // GOAWAY lets in-flight streams finish and tells the client to reconnect elsewhere.
+    try { session.goaway(http2.constants.NGHTTP2_NO_ERROR); } catch { /* closed */ }
+    setTimeout(() => { if (!session.closed) session.close(); }, 50).unref();
+  };
   const handle = {
-    drain(): void {
-      // GOAWAY lets in-flight streams finish and tells the client to reconnect elsewhere.
-      try { session.goaway(http2.constants.NGHTTP2_NO_ERROR); } catch { /* closed */ }
-      setTimeout(() => { if (!session.closed) session.close(); }, 50).unref();
+    /** GOAWAY now, or after `delayMs` (jitter: spreads the clients' reconnects). */
+    drain(delayMs = 0): void {
+      if (delayMs > 0) setTimeout(goaway, delayMs).unref();
+      else goaway();
     },
   };
   session.once('close', () => lr.connections.delete(handle));
@@ -138,7 +166,7 @@ function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers:
   const target = String(headers[':path'] ?? '/');
   v.authority = String(headers[':authority'] ?? headers.host ?? '');
   v.host = hostWithoutPort(v.authority);
-  v.scheme = lr.scheme(undefined);
+  v.scheme = lr.scheme(headers);
   v.port = lr.port;
   info.method = v.method;
   info.originalPath = target;
@@ -155,6 +183,7 @@ function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers:
   }
   info.reqNames = v.lnames;
   info.reqValues = v.values;
+  info.requestWireBytes = headBytes(v.lnames, v.values) + v.method.length + target.length + v.authority.length + 40;
   const q = target.indexOf('?');
   v.query = q === -1 ? '' : target.slice(q + 1);
   const path = normalizePath(q === -1 ? target : target.slice(0, q));
@@ -172,7 +201,7 @@ function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers:
   if (action === undefined) return;
   const ended = stream.readableEnded || (stream as unknown as { endAfterHeaders?: boolean }).endAfterHeaders === true;
   const framing = ended ? BODY_NONE : hasLength ? BODY_LENGTH : BODY_STREAM;
-  const ex = new Exchange(ds, v, info, action, { peerIp: normalizeIp(sock?.remoteAddress ?? ''), listenerPort: lr.port }, lr.sink, framing, ended);
+  const ex = new Exchange(ds, v, info, action, { peerIp: normalizeIp(sock?.remoteAddress ?? ''), listenerPort: lr.port, lr }, lr.sink, framing, ended);
   ds.ex = ex;
   stream.on('close', () => { if (ds.ex !== null) ex.onDownstreamAbort(); });
   stream.on('drain', () => ex.onDownstreamDrain());
@@ -181,4 +210,19 @@ function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers:
     stream.on('data', (d: Buffer) => ex.onRequestData(d));
     stream.on('end', () => ex.onRequestEnd());
   }
+}
+
+/**
+ * Header bytes as HTTP/1.1 would spell them (`name: value\r\n`): HTTP/2 wire bytes are
+ * HPACK-compressed and not visible through node:http2, so wire-byte metrics use this estimate.
+ */
+function headBytes(lnames: readonly string[], values: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < lnames.length; i++) n += lnames[i]!.length + values[i]!.length + 4;
+  return n;
+}
+
+/** `application/grpc`, `application/grpc+proto`, ... */
+function isGrpc(ct: unknown): boolean {
+  return typeof ct === 'string' && ct.startsWith('application/grpc');
 }

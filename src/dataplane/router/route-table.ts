@@ -63,12 +63,15 @@ export interface RouteTable<A = unknown> {
   readonly listener: ListenerIR;
   readonly servers: HostMap<CompiledServer<A>>;
   readonly serverList: readonly CompiledServer<A>[];
+  /** By ServerIR name: TLS connections are pinned to the server their SNI selected. */
+  readonly byName: ReadonlyMap<string, CompiledServer<A>>;
 }
 
 /** Compile a listener's routing; `compileAction` turns each RouteIR into the runtime action. */
 export function compileRouteTable<A>(listener: ListenerIR, compileAction: (r: RouteIR) => A): RouteTable<A> {
   const servers = new HostMap<CompiledServer<A>>();
   const serverList: CompiledServer<A>[] = [];
+  const byName = new Map<string, CompiledServer<A>>();
   for (const s of listener.servers) {
     const vhosts = new HostMap<CompiledVhost<A>>();
     const vhostList: CompiledVhost<A>[] = [];
@@ -82,9 +85,10 @@ export function compileRouteTable<A>(listener: ListenerIR, compileAction: (r: Ro
     }
     const cs: CompiledServer<A> = { ir: s, vhosts, vhostList };
     serverList.push(cs);
+    byName.set(s.name, cs);
     for (const h of s.hostnames.length ? s.hostnames : ['*']) servers.add(h, cs);
   }
-  return { listener, servers, serverList };
+  return { listener, servers, serverList, byName };
 }
 
 function routeMatches(conds: readonly Condition[], req: RequestView): boolean {
@@ -99,9 +103,13 @@ export interface RouteResult<A> {
   readonly route: CompiledRoute<A> | undefined;
 }
 
-/** Select server → vhost → first matching route. */
-export function findRoute<A>(table: RouteTable<A>, req: RequestView): RouteResult<A> | undefined {
-  const server = table.servers.get(req.host);
+/**
+ * Select server → vhost → first matching route. `pinned` (TLS connections) names the server the
+ * handshake's SNI chose: the Host header then only picks a virtual host inside it, so a request
+ * can never reach another server's routes (or a MUTUAL server's through a SIMPLE one).
+ */
+export function findRoute<A>(table: RouteTable<A>, req: RequestView, pinned?: string): RouteResult<A> | undefined {
+  const server = pinned === undefined ? table.servers.get(req.host) : table.byName.get(pinned);
   if (server === undefined) return undefined;
   const vhost = server.vhosts.get(req.host);
   if (vhost === undefined) return { server, vhost, route: undefined };

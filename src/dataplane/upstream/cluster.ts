@@ -72,6 +72,17 @@ function weightedRandom(eps: readonly Endpoint[], total: number): Endpoint {
   return eps[eps.length - 1]!;
 }
 
+/** Some endpoint other than `ex` (retry host predicate), scanning from a random start. */
+function otherThan(eps: readonly Endpoint[], ex: Endpoint): Endpoint {
+  const n = eps.length;
+  const start = Math.floor(Math.random() * n);
+  for (let i = 0; i < n; i++) {
+    const e = eps[(start + i) % n]!;
+    if (e !== ex) return e;
+  }
+  return ex;
+}
+
 /** Uniform (or weighted) random. */
 export function random(eps: readonly Endpoint[]): LoadBalancer {
   const equal = allEqualWeights(eps);
@@ -80,9 +91,8 @@ export function random(eps: readonly Endpoint[]): LoadBalancer {
     pick(exclude) {
       const n = eps.length;
       if (n === 0) return undefined;
-      let e = equal ? eps[Math.floor(Math.random() * n)]! : weightedRandom(eps, total);
-      if (e === exclude && n > 1) e = equal ? eps[Math.floor(Math.random() * n)]! : weightedRandom(eps, total);
-      return e;
+      const e = equal ? eps[Math.floor(Math.random() * n)]! : weightedRandom(eps, total);
+      return e === exclude && n > 1 ? otherThan(eps, e) : e;
     },
   };
 }
@@ -104,6 +114,7 @@ export function leastRequest(eps: readonly Endpoint[]): LoadBalancer {
       let b = sample();
       if (a === exclude) a = b;
       if (b === exclude) b = a;
+      if (a === exclude) a = b = otherThan(eps, exclude); // both samples hit the excluded host
       return a.active / a.weight <= b.active / b.weight ? a : b;
     },
   };

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { ChunkedScanner } from '../http/chunked.js';
 import { createResponseHead, DEFAULT_LIMITS, parseResponseHead, type ResponseHead } from '../http/parser.js';
 import type { UpstreamFailure } from '../http/details.js';
+import type { UpstreamTls } from './tls-origin.js';
 
 /** Receives the events of one upstream exchange. Implemented by the proxy's Exchange. */
 export interface UpstreamHandler {
@@ -57,10 +58,12 @@ export class H1Conn {
 
   constructor(pool: H1Pool) {
     this.pool = pool;
-    const s = net.connect({ host: pool.address, port: pool.port, noDelay: true });
+    // TLS origination (DestinationRule tls) only when configured; plaintext stays net.connect.
+    const t = pool.tls;
+    const s = t === undefined ? net.connect({ host: pool.address, port: pool.port, noDelay: true }) : t.connect(pool.address, pool.port, 'http/1.1');
     this.socket = s;
     s.setTimeout(pool.connectTimeoutMs);
-    s.on('connect', () => {
+    s.on(t === undefined ? 'connect' : 'secureConnect', () => {
       this.connected = true;
       s.setTimeout(pool.idleTimeoutMs);
       this.pool.onConnected(this);
@@ -279,6 +282,8 @@ export class H1Conn {
 export class H1Pool {
   readonly address: string;
   readonly port: number;
+  /** Set for clusters that originate TLS. */
+  tls: UpstreamTls | undefined;
   connectTimeoutMs = 10_000;
   idleTimeoutMs = 3_600_000;
   maxRequestsPerConnection = 0;

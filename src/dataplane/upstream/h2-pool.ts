@@ -6,12 +6,15 @@ import http2 from 'node:http2';
 import type { UpstreamFailure } from '../http/details.js';
 import { createResponseHead, type ResponseHead } from '../http/parser.js';
 import type { UpstreamHandler } from './h1-pool.js';
+import type { UpstreamTls } from './tls-origin.js';
 
 const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'host', 'http2-settings']);
 
 export class H2Pool {
   readonly address: string;
   readonly port: number;
+  /** Set for clusters that originate TLS (h2 negotiated by ALPN). */
+  tls: UpstreamTls | undefined;
   connectTimeoutMs = 10_000;
   closed = false;
   opened = 0;
@@ -29,7 +32,10 @@ export class H2Pool {
     const s = this.#session;
     if (s && !s.closed && !s.destroyed) return s;
     const host = this.address.includes(':') ? `[${this.address}]` : this.address;
-    const ns = http2.connect(`http://${host}:${this.port}`);
+    const up = this.tls;
+    const ns = up === undefined
+      ? http2.connect(`http://${host}:${this.port}`)
+      : http2.connect(`https://${host}:${this.port}`, { createConnection: () => up.connect(this.address, this.port, 'h2') });
     this.opened++;
     this.#session = ns;
     const drop = () => { if (this.#session === ns) this.#session = null; };
@@ -69,10 +75,11 @@ export class H2Pool {
       failed = true;
       handler.onUpstreamError(kind, started, reason);
     };
-    stream.on('response', (headers) => {
+    stream.on('response', (headers, flags: number) => {
       started = true;
       const res = toResponseHead(headers);
-      handler.onResponseHead(res, EMPTY, false, null as never);
+      // A HEADERS frame with END_STREAM (gRPC trailers-only reply) is a complete response.
+      handler.onResponseHead(res, EMPTY, (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0, null as never);
     });
     stream.on('data', (d: Buffer) => handler.onResponseData(d));
     stream.on('trailers', (t) => { (handler as { onTrailers?: (t: http2.IncomingHttpHeaders) => void }).onTrailers?.(t); });

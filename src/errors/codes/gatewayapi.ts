@@ -3,7 +3,7 @@ export const GATEWAYAPI_CODES = {
   GWAPI_GATEWAY_CLASS_NOT_FOUND: 'A Gateway names a GatewayClass that does not exist; the Gateway is not served',
   GWAPI_LISTENER_INVALID: 'A Gateway listener has a missing or invalid name, port or hostname; that listener is skipped',
   GWAPI_LISTENER_DUPLICATE_NAME: 'Two listeners of one Gateway share a name; the later one is skipped',
-  GWAPI_LISTENER_PROTOCOL_UNSUPPORTED: 'A listener uses a protocol other than HTTP (HTTPS, TLS, TCP, UDP arrive with a later release); that listener is skipped',
+  GWAPI_LISTENER_PROTOCOL_UNSUPPORTED: 'A listener uses a protocol other than HTTP, HTTPS or TLS (TCP, UDP arrive with a later release); that listener is skipped',
   GWAPI_LISTENER_CONFLICT: 'Two listeners on one port claim the same hostname; the later one is marked Conflicted and skipped',
   GWAPI_LISTENER_ROUTE_KIND_INVALID: 'A listener allows a route kind it cannot serve (only HTTPRoute on HTTP listeners); that kind is ignored',
   GWAPI_PARENT_NOT_FOUND: 'An HTTPRoute parentRef names a Gateway, sectionName or port that does not exist (NoMatchingParent)',

@@ -1,6 +1,6 @@
 /** Codes of the Kubernetes Ingress translator (networking.k8s.io/v1 Ingress, IngressClass). */
 export const INGRESS_CODES = {
-  INGRESS_TLS_UNSUPPORTED: 'An Ingress has spec.tls, which arrives with the TLS release; its rules are served on the plaintext port only',
+  INGRESS_TLS_UNSUPPORTED: 'An Ingress spec.tls entry has no secretName (a controller default certificate is not supported); its hosts are served on the plaintext port only',
   INGRESS_HOST_INVALID: 'An Ingress rule host is not a valid hostname or single-label wildcard (*.foo.com); the rule is skipped',
   INGRESS_PATH_INVALID: 'An Ingress path does not start with "/" or has an unknown pathType; the path is skipped',
   INGRESS_BACKEND_INVALID: 'An Ingress backend is a resource backend or has neither port.number nor port.name; it answers 503',

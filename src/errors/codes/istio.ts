@@ -1,7 +1,7 @@
 /** Codes of the Istio translator (Gateway, VirtualService → IR). */
 export const ISTIO_CODES = {
   ISTIO_SERVER_INVALID: 'A Gateway server lacks a valid port, protocol or hosts; the server is skipped',
-  ISTIO_SERVER_PROTOCOL_UNSUPPORTED: 'A Gateway server uses a protocol this release does not serve (HTTPS, TLS, TCP, MONGO); the server is skipped',
+  ISTIO_SERVER_PROTOCOL_UNSUPPORTED: 'A Gateway server uses a protocol this release does not serve (TCP, MONGO); the server is skipped',
   ISTIO_SERVER_BIND_UNSUPPORTED: 'A Gateway server binds to something other than an IP address (unix socket); the server is skipped',
   ISTIO_VIRTUAL_SERVICE_INVALID: 'A VirtualService has no usable spec or hosts; it is rejected',
   ISTIO_FIELD_INVALID: 'A VirtualService field has a wrong type or value; the match block, route or mirror holding it is dropped',

@@ -65,19 +65,35 @@ export type JsonFormatSpec = { readonly [key: string]: string | JsonFormatSpec }
 export function createJsonFormatter(spec: JsonFormatSpec, opts: FormatOptions = {}): LineFormatter {
   const tree = compileJson(spec, '');
   if (opts.omitEmptyValues) return { format: (info) => `${renderOmitting(tree, info) ?? '{}'}\n` };
-  // Flatten: literal JSON syntax between string values, one JSON.stringify per value.
+  // Flatten: literal JSON syntax between string values. A value that is one operator alone
+  // (the usual case) calls it directly; quoting skips JSON.stringify when nothing needs escaping.
   const lits: string[] = [''];
   const vals: CompiledFormat[] = [];
   flatten(tree, lits, vals);
   lits[lits.length - 1] += '\n';
   const n = vals.length;
+  const single: (OpFn | undefined)[] = vals.map((v) => (v.ops.length === 1 && v.lits[0] === '' && v.lits[1] === '' ? v.ops[0] : undefined));
   return {
     format(info) {
       let s = lits[0]!;
-      for (let k = 0; k < n; k++) s += JSON.stringify(render(vals[k]!, info, '-')) + lits[k + 1]!;
+      for (let k = 0; k < n; k++) {
+        const op = single[k];
+        let v: string;
+        if (op !== undefined) { v = op(info); if (v === '') v = '-'; } else v = render(vals[k]!, info, '-');
+        s += jsonQuote(v) + lits[k + 1]!;
+      }
       return s;
     },
   };
+}
+
+/** JSON string literal; JSON.stringify only when a character needs escaping (or is a surrogate). */
+export function jsonQuote(v: string): string {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return JSON.stringify(v);
+  }
+  return `"${v}"`;
 }
 
 type JsonNode = { readonly key: string; readonly value: CompiledFormat | JsonNode[] };
@@ -119,7 +135,7 @@ function renderOmitting(nodes: readonly JsonNode[], info: StreamInfo): string | 
     if (Array.isArray(n.value)) v = renderOmitting(n.value, info);
     else {
       const r = render(n.value as CompiledFormat, info, '');
-      v = r === '' ? undefined : JSON.stringify(r);
+      v = r === '' ? undefined : jsonQuote(r);
     }
     if (v === undefined) continue;
     s += `${s ? ',' : ''}${JSON.stringify(n.key)}:${v}`;

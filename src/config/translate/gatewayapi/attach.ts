@@ -90,8 +90,13 @@ export function attachRoute(
       const what = [section && `sectionName "${section}"`, port !== undefined && `port ${String(port)}`].filter(Boolean).join(' and ');
       return fail('NoMatchingParent', `no listener matches ${what}`, 'GWAPI_PARENT_NOT_FOUND');
     }
-    const live = candidates.filter((l) => l.programmed);
-    if (live.length === 0) return fail('NoMatchingParent', 'no matching listener is programmed', 'GWAPI_PARENT_NOT_FOUND');
+    const programmed = candidates.filter((l) => l.programmed);
+    if (programmed.length === 0) return fail('NoMatchingParent', 'no matching listener is programmed', 'GWAPI_PARENT_NOT_FOUND');
+    // HTTPRoutes attach to HTTP/HTTPS listeners, TLSRoutes to TLS listeners.
+    const live = programmed.filter((l) => l.routeKind === route.key.kind);
+    if (live.length === 0) {
+      return fail('NotAllowedByListeners', `no matching listener allows kind ${route.key.kind}`, 'GWAPI_ROUTE_NOT_ALLOWED');
+    }
     const allowed = live.filter((l) => namespaceAllowed(l, ns, nsLabels));
     if (allowed.length === 0) {
       return fail('NotAllowedByListeners', `namespace "${ns}" is not allowed by the listeners' allowedRoutes`, 'GWAPI_ROUTE_NOT_ALLOWED');

@@ -38,15 +38,16 @@ export function indexGrants(ctx: TranslateContext): GrantIndex {
 
 /**
  * Does a ReferenceGrant in `toNamespace` allow `fromKind` in `fromNamespace` to reference the core
- * Service `name`? `to.name` absent = every Service of the namespace.
+ * object `name` of `toKind` (Service, or Secret for Gateway certificateRefs)? `to.name` absent =
+ * every object of that kind in the namespace.
  */
-export function grantAllows(grants: GrantIndex, fromKind: string, fromNamespace: string, toNamespace: string, name: string): boolean {
+export function grantAllows(grants: GrantIndex, fromKind: string, fromNamespace: string, toNamespace: string, name: string, toKind = 'Service'): boolean {
   for (const g of grants.get(toNamespace) ?? []) {
     const fromOk = arr(g.object.spec?.from).some((f: any) =>
       f?.group === GATEWAY_GROUP && f?.kind === fromKind && f?.namespace === fromNamespace);
     if (!fromOk) continue;
     const toOk = arr(g.object.spec?.to).some((t: any) =>
-      (t?.group ?? '') === '' && t?.kind === 'Service' && (str(t?.name) === undefined || t.name === name));
+      (t?.group ?? '') === '' && t?.kind === toKind && (str(t?.name) === undefined || t.name === name));
     if (toOk) return true;
   }
   return false;
@@ -73,7 +74,7 @@ export function resolveBackend(
     return fail('InvalidKind', `Cannot resolve backendRef "${name}": kind "${group ? `${group}/` : ''}${kind}" is not supported (only core Service)`);
   }
   if (ns !== route.key.namespace && !grantAllows(grants, route.key.kind, route.key.namespace, ns, name)) {
-    return fail('RefNotPermitted', `Cannot resolve backendRef "${name}": no ReferenceGrant in namespace "${ns}" allows HTTPRoutes from namespace "${route.key.namespace}"`);
+    return fail('RefNotPermitted', `Cannot resolve backendRef "${name}": no ReferenceGrant in namespace "${ns}" allows ${route.key.kind}s from namespace "${route.key.namespace}"`);
   }
   if (!isPort(ref?.port)) {
     return fail('BackendNotFound', `Cannot resolve backendRef "${name}": port is required for a Service`);

@@ -2,12 +2,16 @@
  * GatewayClass and Gateway handling: which Gateways Portico serves, which of their listeners are
  * programmed, and the GatewayClass / Gateway / listener status conditions.
  */
+import type { TlsServerIR } from '../../ir/types.js';
 import type { LoadedResource } from '../../resources/types.js';
 import type { Condition, ParentStatus, TranslateContext } from '../context.js';
+import type { CredentialMaterial } from '../tls/credentials.js';
+import type { GrantIndex } from './backends.js';
 import {
   CONTROLLER_NAME, GATEWAY_GROUP, arr, compareResources, cond, gwKind, isPort, str,
 } from './common.js';
 import { checkHostname, normalizeHostname } from './hostnames.js';
+import { readListenerTls } from './listener-tls.js';
 
 /** One Gateway listener as the attachment and IR stages see it. */
 export interface ListenerInfo {
@@ -26,6 +30,12 @@ export interface ListenerInfo {
   readonly problems: Condition[];
   /** Routes attached (Accepted) to this listener. */
   attachedRoutes: number;
+  /** HTTP, HTTPS or TLS. */
+  readonly protocol: 'HTTP' | 'HTTPS' | 'TLS';
+  /** Route kinds that may attach: HTTPRoute on HTTP/HTTPS, TLSRoute on TLS. */
+  readonly routeKind: 'HTTPRoute' | 'TLSRoute';
+  /** Settings of HTTPS and TLS listeners (set once validated). */
+  tls?: TlsServerIR;
 }
 
 /** A Gateway of one of our GatewayClasses. */
@@ -34,16 +44,16 @@ export interface GatewayInfo {
   readonly listeners: readonly ListenerInfo[];
 }
 
-/** HTTP listeners serve HTTPRoute only (GRPCRoute arrives later). */
-const SUPPORTED_KINDS = new Set([`${GATEWAY_GROUP}/HTTPRoute`]);
-const LATER_PROTOCOLS = new Set(['HTTPS', 'TLS', 'TCP', 'UDP']);
+/** HTTP and HTTPS listeners serve HTTPRoute (GRPCRoute arrives later); TLS listeners TLSRoute. */
+const KIND_BY_PROTOCOL: Readonly<Record<string, 'HTTPRoute' | 'TLSRoute'>> = { HTTP: 'HTTPRoute', HTTPS: 'HTTPRoute', TLS: 'TLSRoute' };
+const LATER_PROTOCOLS = new Set(['TCP', 'UDP']);
 
 /**
  * Finds our GatewayClasses and Gateways, validates listeners and detects hostname conflicts on
  * shared ports. Records GatewayClass statuses and ignored Gateways' statuses; the served
  * Gateways' statuses are written later by {@link writeGatewayStatuses} (they need route counts).
  */
-export function collectGateways(ctx: TranslateContext): GatewayInfo[] {
+export function collectGateways(ctx: TranslateContext, grants: GrantIndex, material: Map<string, CredentialMaterial>): GatewayInfo[] {
   const ours = new Set<string>();
   const allClasses = new Set<string>();
   for (const gc of gwKind(ctx, 'GatewayClass')) {
@@ -75,13 +85,13 @@ export function collectGateways(ctx: TranslateContext): GatewayInfo[] {
       ctx.setStatus({ key: gw.key, state: 'ignored', reasons: [`GatewayClass "${className}" is not handled by ${CONTROLLER_NAME}`] });
       continue;
     }
-    gateways.push({ resource: gw, listeners: collectListeners(ctx, gw) });
+    gateways.push({ resource: gw, listeners: collectListeners(ctx, gw, grants, material) });
   }
   markConflicts(ctx, gateways);
   return gateways;
 }
 
-function collectListeners(ctx: TranslateContext, gw: LoadedResource): ListenerInfo[] {
+function collectListeners(ctx: TranslateContext, gw: LoadedResource, grants: GrantIndex, material: Map<string, CredentialMaterial>): ListenerInfo[] {
   const out: ListenerInfo[] = [];
   const names = new Set<string>();
   arr(gw.object.spec?.listeners).forEach((l: any, index: number) => {
@@ -96,12 +106,15 @@ function collectListeners(ctx: TranslateContext, gw: LoadedResource): ListenerIn
     names.add(name);
     const problems: Condition[] = [];
     const from = l?.allowedRoutes?.namespaces?.from ?? 'Same';
+    const rawProtocol = String(l?.protocol ?? '');
+    const protocol = rawProtocol === 'HTTPS' || rawProtocol === 'TLS' ? rawProtocol : 'HTTP';
     const info: ListenerInfo = {
       gateway: gw, name, index, port: isPort(l?.port) ? l.port : 0,
       hostname: normalizeHostname(str(l?.hostname)),
       from: from === 'All' || from === 'Selector' ? from : 'Same',
       selector: l?.allowedRoutes?.namespaces?.selector,
       programmed: true, problems, attachedRoutes: 0,
+      protocol, routeKind: KIND_BY_PROTOCOL[protocol]!,
     };
     out.push(info);
     const skip = (c: Condition): void => { info.programmed = false; problems.push(c); };
@@ -111,14 +124,19 @@ function collectListeners(ctx: TranslateContext, gw: LoadedResource): ListenerIn
       skip(cond('Accepted', false, 'PortUnavailable', 'Port must be an integer from 1 to 65535'));
       return;
     }
-    const protocol = String(l?.protocol ?? '');
-    if (protocol !== 'HTTP') {
-      const later = LATER_PROTOCOLS.has(protocol);
+    if (!(rawProtocol in KIND_BY_PROTOCOL)) {
+      const later = LATER_PROTOCOLS.has(rawProtocol);
       report('GWAPI_LISTENER_PROTOCOL_UNSUPPORTED', 'warning', `${path}.protocol`,
-        later ? `Cannot serve listener "${name}": protocol "${protocol}" arrives with a later release`
-          : `Cannot serve listener "${name}": unknown protocol "${protocol}"`);
-      skip(cond('Accepted', false, 'UnsupportedProtocol', `Protocol "${protocol}" is not supported by this release`));
+        later ? `Cannot serve listener "${name}": protocol "${rawProtocol}" arrives with a later release`
+          : `Cannot serve listener "${name}": unknown protocol "${rawProtocol}"`);
+      skip(cond('Accepted', false, 'UnsupportedProtocol', `Protocol "${rawProtocol}" is not supported by this release`));
       return;
+    }
+    if (protocol !== 'HTTP') {
+      const t = readListenerTls(ctx, gw, l, index, protocol, grants, material);
+      problems.push(...t.conditions);
+      if (!t.tls) { info.programmed = false; return; }
+      info.tls = t.tls;
     }
     if (info.hostname !== '*') {
       const bad = checkHostname(info.hostname);
@@ -138,10 +156,10 @@ function collectListeners(ctx: TranslateContext, gw: LoadedResource): ListenerIn
     if (kinds.length > 0) {
       const bad = kinds
         .map((k: any) => `${str(k?.group) ?? GATEWAY_GROUP}/${String(k?.kind ?? '')}`)
-        .filter((k) => !SUPPORTED_KINDS.has(k));
+        .filter((k) => k !== `${GATEWAY_GROUP}/${info.routeKind}`);
       if (bad.length > 0) {
         report('GWAPI_LISTENER_ROUTE_KIND_INVALID', 'warning', `${path}.allowedRoutes.kinds`,
-          `Cannot allow route kinds ${bad.map((b) => `"${b}"`).join(', ')} on listener "${name}": only HTTPRoute is served on HTTP listeners`);
+          `Cannot allow route kinds ${bad.map((b) => `"${b}"`).join(', ')} on listener "${name}": only ${info.routeKind} is served on ${protocol} listeners`);
         problems.push(cond('ResolvedRefs', false, 'InvalidRouteKinds', `Unsupported route kinds: ${bad.join(', ')}`));
         if (bad.length === kinds.length) {
           info.programmed = false;
@@ -161,9 +179,24 @@ function collectListeners(ctx: TranslateContext, gw: LoadedResource): ListenerIn
  */
 function markConflicts(ctx: TranslateContext, gateways: readonly GatewayInfo[]): void {
   const owner = new Map<string, ListenerInfo>();
+  // Plaintext HTTP and TLS (HTTPS, TLS) cannot share a port; the first listener decides.
+  const portKind = new Map<number, ListenerInfo>();
   for (const g of gateways) {
     for (const l of g.listeners) {
       if (!l.programmed) continue;
+      const kindOwner = portKind.get(l.port);
+      if (!kindOwner) portKind.set(l.port, l);
+      else if ((kindOwner.protocol === 'HTTP') !== (l.protocol === 'HTTP')) {
+        l.programmed = false;
+        const by = `listener "${kindOwner.name}" of Gateway "${kindOwner.gateway.key.namespace}/${kindOwner.gateway.key.name}"`;
+        l.problems.push(cond('Conflicted', true, 'ProtocolConflict', `Port ${l.port} already serves ${kindOwner.protocol} for ${by}`));
+        ctx.report({
+          code: 'GWAPI_LISTENER_CONFLICT', severity: 'warning', resource: g.resource.key,
+          path: `spec.listeners[${l.index}].protocol`,
+          message: `Cannot serve listener "${l.name}": port ${l.port} already serves ${kindOwner.protocol} for ${by}`,
+        });
+        continue;
+      }
       const k = `${l.port}|${l.hostname}`;
       const first = owner.get(k);
       if (!first) { owner.set(k, l); continue; }

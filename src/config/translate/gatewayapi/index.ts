@@ -9,11 +9,13 @@
  * every attached route whose hostnames cover it, ordered by precedence.ts.
  */
 import type { ResourceKey } from '../../../errors/diagnostic.js';
-import type { ListenerIR, ServerIR, VirtualHostIR } from '../../ir/types.js';
+import type { ListenerIR, ServerIR, TlsRouteIR, VirtualHostIR } from '../../ir/types.js';
 import type { LoadedResource } from '../../resources/types.js';
 import type { Condition, ParentStatus, TranslateContext, Translator } from '../context.js';
+import type { CredentialMaterial } from '../tls/credentials.js';
 import { type ParentResult, attachRoute, namespaceLabels } from './attach.js';
 import { indexGrants } from './backends.js';
+import { translateTlsRoute } from './tls-route.js';
 import { cmpStr, compareResources, cond, creationMs, gwKind, keyOf } from './common.js';
 import { type GatewayInfo, type ListenerInfo, collectGateways, writeGatewayStatuses } from './gateways.js';
 import { compareDomains, covers, hostnameSpecificity, pickMoreSpecific } from './hostnames.js';
@@ -32,11 +34,13 @@ interface ListenerRoute {
 
 /** Translates Gateway API resources into listeners. */
 export const translateGatewayApi: Translator = (ctx) => {
-  const gateways = collectGateways(ctx);
-  const byName = new Map<string, GatewayInfo>(gateways.map((g) => [`${g.resource.key.namespace}/${g.resource.key.name}`, g]));
   const grants = indexGrants(ctx);
+  const credentials = new Map<string, CredentialMaterial>();
+  const gateways = collectGateways(ctx, grants, credentials);
+  const byName = new Map<string, GatewayInfo>(gateways.map((g) => [`${g.resource.key.namespace}/${g.resource.key.name}`, g]));
   const nsLabels = namespaceLabels(ctx);
   const perListener = new Map<ListenerInfo, Map<string, ListenerRoute>>();
+  const tlsPerListener = new Map<ListenerInfo, TlsRouteIR[]>();
 
   for (const route of [...gwKind(ctx, 'HTTPRoute')].sort(compareResources)) {
     const parents = attachRoute(ctx, route, byName, nsLabels);
@@ -66,24 +70,53 @@ export const translateGatewayApi: Translator = (ctx) => {
     writeRouteStatus(ctx, route.key, parents, translation);
   }
 
-  const listeners = buildListeners(ctx, gateways, perListener);
+  // TLSRoutes (v1alpha2, v1alpha3, v1): SNI → weighted backends on TLS listeners.
+  for (const route of [...gwKind(ctx, 'TLSRoute')].sort(compareResources)) {
+    const parents = attachRoute(ctx, route, byName, nsLabels);
+    if (parents.length === 0) {
+      ctx.setStatus({ key: route.key, state: 'ignored', reasons: ['No parentRef names a Gateway served by Portico'] });
+      continue;
+    }
+    const attached = parents.some((p) => p.attachments.length > 0);
+    const translation = attached ? translateTlsRoute(ctx, grants, route) : undefined;
+    if (translation) {
+      for (const p of parents) {
+        for (const a of p.attachments) {
+          const list = tlsPerListener.get(a.listener) ?? [];
+          tlsPerListener.set(a.listener, list);
+          if (list.some((r) => r.source === route.key)) continue;
+          a.listener.attachedRoutes++;
+          const sni = [...a.hostnames.keys()].sort(compareDomains);
+          for (const r of translation.routes) list.push({ ...r, sniHosts: sni });
+        }
+      }
+    }
+    writeRouteStatus(ctx, route.key, parents, translation && { templates: [], refProblems: translation.refProblems, invalid: translation.invalid });
+  }
+
+  const listeners = buildListeners(ctx, gateways, perListener, tlsPerListener);
   writeGatewayStatuses(ctx, gateways);
-  return { listeners };
+  return { listeners, credentials };
 };
 
 function buildListeners(
   ctx: TranslateContext,
   gateways: readonly GatewayInfo[],
   perListener: ReadonlyMap<ListenerInfo, ReadonlyMap<string, ListenerRoute>>,
+  tlsPerListener: ReadonlyMap<ListenerInfo, readonly TlsRouteIR[]>,
 ): ListenerIR[] {
-  const byPort = new Map<number, { servers: ServerIR[]; sources: Map<string, ResourceKey> }>();
+  const byPort = new Map<number, { servers: ServerIR[]; sources: Map<string, ResourceKey>; protocol: 'HTTP' | 'HTTPS' | 'TLS' }>();
   for (const g of gateways) {
     for (const l of g.listeners) {
       if (!l.programmed) continue;
-      const entry = byPort.get(l.port) ?? { servers: [], sources: new Map<string, ResourceKey>() };
+      const entry = byPort.get(l.port) ?? { servers: [], sources: new Map<string, ResourceKey>(), protocol: l.protocol };
       byPort.set(l.port, entry);
+      if (l.protocol === 'HTTPS') entry.protocol = 'HTTPS';
       entry.sources.set(keyOf(g.resource.key), g.resource.key);
-      entry.servers.push(buildServer(l, [...(perListener.get(l)?.values() ?? [])]));
+      const server = buildServer(l, [...(perListener.get(l)?.values() ?? [])]);
+      if (l.tls === undefined) entry.servers.push(server);
+      else if (l.protocol === 'TLS') entry.servers.push({ ...server, tls: l.tls, virtualHosts: [], tlsRoutes: [...(tlsPerListener.get(l) ?? [])] });
+      else entry.servers.push({ ...server, tls: l.tls });
     }
   }
   const bind = ctx.identity.bindAddress;
@@ -93,7 +126,7 @@ function buildListeners(
       name: `${bind}:${port}`,
       address: bind,
       port,
-      protocol: 'HTTP' as const,
+      protocol: e.protocol,
       servers: e.servers.sort((a, b) => cmpStr(a.name, b.name)),
       sources: [...e.sources.entries()].sort(([a], [b]) => cmpStr(a, b)).map(([, k]) => k),
     }));

@@ -161,7 +161,7 @@ test('GatewayClass and Gateway selection', () => {
     [['Accepted', 'True'], ['ResolvedRefs', 'True'], ['Conflicted', 'False'], ['Programmed', 'True']]);
 });
 
-test('listeners on one port share a ListenerIR; other protocols are skipped with a warning', () => {
+test('listeners on one port share a ListenerIR; TCP is skipped; HTTPS without certificateRefs is not programmed', () => {
   const run = fakeContext([gatewayClass(), gateway('gw', [
     { name: 'a', hostname: 'a.com' },
     { name: 'b', hostname: 'b.com' },
@@ -175,14 +175,15 @@ test('listeners on one port share a ListenerIR; other protocols are skipped with
     ['127.0.0.1:8080', ['*']],
   ]);
   assert.deepEqual(run.diagnostics.map((d) => [d.code, d.path]), [
-    ['GWAPI_LISTENER_PROTOCOL_UNSUPPORTED', 'spec.listeners[3].protocol'],
+    ['TLS_SETTINGS_INVALID', 'spec.listeners[3].tls.certificateRefs'],
     ['GWAPI_LISTENER_PROTOCOL_UNSUPPORTED', 'spec.listeners[4].protocol'],
   ]);
-  assert.match(run.diagnostics[0]!.message, /arrives with a later release/);
+  assert.match(run.diagnostics[1]!.message, /arrives with a later release/);
   const st = run.statuses.get('Gateway/default/gw')!;
   assert.equal(st.state, 'partial');
   const tls = st.parents!.find((p) => p.parentRef === 'listener/tls')!;
-  assert.deepEqual(tls.conditions.find((c) => c.type === 'Accepted'), { type: 'Accepted', status: 'False', reason: 'UnsupportedProtocol', message: 'Protocol "HTTPS" is not supported by this release' });
+  assert.deepEqual(tls.conditions.find((c) => c.type === 'ResolvedRefs'), { type: 'ResolvedRefs', status: 'False', reason: 'InvalidCertificateRef', message: 'No certificateRefs' });
+  assert.deepEqual(tls.conditions.find((c) => c.type === 'Programmed')?.status, 'False');
   assert.equal(tls.conditions.find((c) => c.type === 'Programmed')!.status, 'False');
 });
 

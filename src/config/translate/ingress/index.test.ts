@@ -162,7 +162,7 @@ test('backends: port.name resolves through the Service; unknown Service or port 
   ]);
 });
 
-test('spec.tls is a warning; invalid hosts and paths are skipped with errors', () => {
+test('spec.tls with a missing Secret is a warning; invalid hosts and paths are skipped with errors', () => {
   const run = fakeContext([ingress('x', {
     ingressClassName: 'portico', tls: [{ hosts: ['a.example.com'], secretName: 's' }],
     rules: [
@@ -172,11 +172,12 @@ test('spec.tls is a warning; invalid hosts and paths are skipped with errors', (
   })], SERVICES);
   const { listeners } = translateIngress(run.ctx);
   assert.deepEqual(run.diagnostics.map((d) => [d.code, d.path]), [
-    ['INGRESS_TLS_UNSUPPORTED', 'spec.tls'],
     ['INGRESS_HOST_INVALID', 'spec.rules[0].host'],
     ['INGRESS_PATH_INVALID', 'spec.rules[1].http.paths[0]'],
     ['INGRESS_PATH_INVALID', 'spec.rules[1].http.paths[1]'],
+    ['TLS_CREDENTIAL_NOT_FOUND', 'spec.tls[0].secretName'],
   ]);
+  assert.equal(listeners.length, 1);
   assert.deepEqual(listeners[0]!.servers[0]!.virtualHosts.map((v) => [v.domains[0], v.routes.length]), [['ok.example.com', 1]]);
   assert.equal(run.statuses.get('Ingress/default/x')!.state, 'partial');
 });

@@ -3,14 +3,21 @@
  * listener on `identity.ingressPort` with one server (hostnames ["*"]): one virtual host per rule
  * host, routes ordered across all Ingresses (Exact first, then longer Prefix, then the oldest
  * Ingress), and the winning defaultBackend appended as a catch-all to every virtual host.
+ *
+ * `spec.tls` entries add an HTTPS listener on `identity.ingressHttpsPort` (default 443): one TLS
+ * server per entry (SNI = its hosts, certificate = the kubernetes.io/tls Secret `secretName` in
+ * the Ingress namespace) serving the virtual hosts of those hosts plus the catch-all ones. A host
+ * named by an older Ingress's entry keeps that entry's certificate.
  */
 import type { ResourceKey } from '../../../errors/diagnostic.js';
-import type { BackendIR, MatchIR, PathMatchIR, RouteIR, VirtualHostIR } from '../../ir/types.js';
+import type { BackendIR, ListenerIR, MatchIR, PathMatchIR, RouteIR, ServerIR, VirtualHostIR } from '../../ir/types.js';
 import { DEFAULT_RETRY } from '../../ir/types.js';
 import type { LoadedResource } from '../../resources/types.js';
 import type { TranslateContext, Translator } from '../context.js';
 import { arr, cmpStr, compareResources, creationMs, str } from '../gatewayapi/common.js';
-import { compareDomains } from '../gatewayapi/hostnames.js';
+import { compareDomains, covers } from '../gatewayapi/hostnames.js';
+import { type CredentialMaterial, mergeMaterial, readSecret } from '../tls/credentials.js';
+import { alpnFor, DEFAULT_MAX_VERSION, DEFAULT_MIN_VERSION } from '../tls/settings.js';
 import { createClassSelector } from './class.js';
 
 export { INGRESS_CLASS_NAME, INGRESS_CONTROLLER } from './class.js';
@@ -52,9 +59,7 @@ export const translateIngress: Translator = (ctx) => {
       ctx.report({ code, severity, resource: ing.key, path, message });
       notes.push(message);
     };
-    if (arr(ing.object.spec?.tls).length > 0) {
-      warn('INGRESS_TLS_UNSUPPORTED', 'warning', 'spec.tls', 'Cannot terminate TLS: spec.tls arrives with the TLS release; the rules are served on the plaintext port');
-    }
+
     const db = ing.object.spec?.defaultBackend;
     if (db !== undefined && db !== null) {
       if (!defaultOwner) {
@@ -108,20 +113,85 @@ export const translateIngress: Translator = (ctx) => {
     routes: [...byHost.get(domain)!.sort(compareEntries).map((e) => e.route), ...(defaultRoute ? [defaultRoute] : [])],
   }));
 
+  const credentials = new Map<string, CredentialMaterial>();
+  const tlsServers = buildTlsServers(ctx, served, virtualHosts, problems, credentials);
+
   for (const ing of served) {
     const notes = problems.get(ing) ?? [];
     ctx.setStatus({ key: ing.key, state: notes.length ? 'partial' : 'accepted', reasons: notes });
   }
   const bind = ctx.identity.bindAddress;
   const sources: ResourceKey[] = served.map((s) => s.key).sort((a, b) => cmpStr(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`));
-  return {
-    listeners: [{
-      name: `${bind}:${port}`, address: bind, port, protocol: 'HTTP',
-      servers: [{ name: serverName, hostnames: ['*'], virtualHosts, source: served[0]!.key }],
-      sources,
-    }],
-  };
+  const listeners: ListenerIR[] = [{
+    name: `${bind}:${port}`, address: bind, port, protocol: 'HTTP',
+    servers: [{ name: serverName, hostnames: ['*'], virtualHosts, source: served[0]!.key }],
+    sources,
+  }];
+  if (tlsServers.length > 0) {
+    const httpsPort = ctx.identity.ingressHttpsPort ?? 443;
+    const tlsSources = [...new Map(tlsServers.map((s) => [`${s.source.namespace}/${s.source.name}`, s.source])).entries()]
+      .sort(([a], [b]) => cmpStr(a, b)).map(([, k]) => k);
+    listeners.push({ name: `${bind}:${httpsPort}`, address: bind, port: httpsPort, protocol: 'HTTPS', servers: tlsServers, sources: tlsSources });
+  }
+  return { listeners, credentials };
 };
+
+/**
+ * One TLS server per `spec.tls` entry (oldest Ingress first). Its virtual hosts are those whose
+ * domain one of its hosts covers, plus host-less (`*`) ones, so a Host header naming another
+ * entry's host never reaches that entry's routes through this certificate.
+ */
+function buildTlsServers(ctx: TranslateContext, served: readonly LoadedResource[], vhosts: readonly VirtualHostIR[],
+  problems: Map<LoadedResource, string[]>, credentials: Map<string, CredentialMaterial>): ServerIR[] {
+  const out: ServerIR[] = [];
+  const claimed = new Map<string, string>();
+  const httpsPort = ctx.identity.ingressHttpsPort ?? 443;
+  for (const ing of served) {
+    arr(ing.object.spec?.tls).forEach((entry: any, i: number) => {
+      const at = `spec.tls[${i}]`;
+      const note = (code: string, path: string, message: string): void => {
+        ctx.report({ code, severity: 'warning', resource: ing.key, path, message });
+        problems.get(ing)?.push(message);
+      };
+      const secretName = str(entry?.secretName);
+      const rawHosts: string[] = arr(entry?.hosts).filter((h: unknown): h is string => typeof h === 'string' && h !== '').map((h: string) => h.toLowerCase());
+      const hosts = rawHosts.length > 0 ? rawHosts : ['*'];
+      if (!secretName) {
+        return note('INGRESS_TLS_UNSUPPORTED', `${at}.secretName`,
+          `Cannot terminate TLS for ${hosts.join(', ')}: the entry has no secretName (a controller default certificate is not supported); served on the plaintext port only`);
+      }
+      const ns = ing.key.namespace;
+      const r = readSecret((k, n, nm) => ctx.resources.get(`${k}/${n}/${nm}`), ns, secretName, { certificate: true, ca: false, istio: false });
+      if (!r.ok) {
+        return note(r.reason === 'not_found' ? 'TLS_CREDENTIAL_NOT_FOUND' : 'TLS_CREDENTIAL_INVALID', `${at}.secretName`,
+          `${r.message}; hosts ${hosts.map((h) => `"${h}"`).join(', ')} are not served on port ${httpsPort}`);
+      }
+      const mine: string[] = [];
+      for (const h of hosts) {
+        const owner = claimed.get(h);
+        if (owner !== undefined) {
+          note('TLS_SNI_CONFLICT', `${at}.hosts`, `Not serving "${h}" with Secret "${ns}/${secretName}": ${owner} already serves it on port ${httpsPort}`);
+          continue;
+        }
+        claimed.set(h, `Ingress "${ns}/${ing.key.name}"`);
+        mine.push(h);
+      }
+      if (mine.length === 0) return;
+      mergeMaterial(credentials, r.credential.key, r.material);
+      const name = `ingress/${httpsPort}/tls/${ns}/${ing.key.name}/${i}`;
+      out.push({
+        name,
+        hostnames: mine,
+        tls: { mode: 'SIMPLE', credentials: [r.credential], minVersion: DEFAULT_MIN_VERSION, maxVersion: DEFAULT_MAX_VERSION, alpn: alpnFor(undefined) },
+        virtualHosts: vhosts
+          .filter((v) => v.domains.some((d) => d === '*' || mine.some((h) => covers(h, d))))
+          .map((v) => ({ ...v, name: `${name}/vhost/${v.domains[0]}` })),
+        source: ing.key,
+      });
+    });
+  }
+  return out;
+}
 
 /** Exact before Prefix; longer first; then the oldest Ingress, namespace/name, rule, path. */
 function compareEntries(a: Entry, b: Entry): number {

@@ -8,6 +8,7 @@
 import type { ResourceKey, Severity } from '../../../errors/diagnostic.js';
 import { keyString } from '../../../errors/diagnostic.js';
 import type { IstioCode } from '../../../errors/codes/istio.js';
+import type { TlsCode } from '../../../errors/codes/tls.js';
 import { childPath, indexPath } from '../../resources/schema/field-path.js';
 import type { TranslateContext } from '../context.js';
 
@@ -31,7 +32,7 @@ export function atIndex(loc: Loc, index: number): Loc {
 
 /** Reports diagnostics once each and remembers which resources had any. */
 export interface Reporter {
-  report(code: IstioCode, severity: Severity, loc: Loc, message: string): void;
+  report(code: IstioCode | TlsCode, severity: Severity, loc: Loc, message: string): void;
   /** True when some diagnostic was reported against the resource. */
   hasProblems(resource: ResourceKey): boolean;
 }

@@ -32,7 +32,7 @@ test('HTTP, HTTP2, GRPC and GRPC-WEB servers (any case) become plaintext HTTP li
   assert.deepEqual(r.diagnostics, []);
 });
 
-test('HTTPS/TLS/TCP servers are skipped with a warning; the Gateway is partial', () => {
+test('TCP servers are skipped with a warning; an HTTPS server with a missing Secret is skipped; the Gateway is partial', () => {
   const r = run([mainGateway([
     httpServer(80, ['*']),
     { port: { number: 443, name: 'https', protocol: 'HTTPS' }, hosts: ['*'], tls: { mode: 'SIMPLE', credentialName: 'c' } },
@@ -40,8 +40,9 @@ test('HTTPS/TLS/TCP servers are skipped with a warning; the Gateway is partial',
   ])]);
   assert.deepEqual(r.out.listeners.map((l) => l.port), [80]);
   const warnings = r.diagnostics.filter((d) => d.code === 'ISTIO_SERVER_PROTOCOL_UNSUPPORTED');
-  assert.deepEqual(warnings.map((d) => [d.severity, d.path]), [['warning', 'spec.servers[1].port.protocol'], ['warning', 'spec.servers[2].port.protocol']]);
-  assert.match(warnings[0]!.message, /TLS termination arrives with the TLS release/);
+  assert.deepEqual(warnings.map((d) => [d.severity, d.path]), [['warning', 'spec.servers[2].port.protocol']]);
+  assert.match(warnings[0]!.message, /TCP proxying arrives with a later release/);
+  assert.deepEqual(r.diagnostics.filter((d) => d.code === 'TLS_CREDENTIAL_NOT_FOUND').map((d) => d.path), ['spec.servers[1].tls.credentialName']);
   assert.equal(r.status('Gateway/istio-system/main')!.state, 'partial');
 });
 
@@ -88,9 +89,10 @@ test('an httpsRedirect server is its own ServerIR selected by its hosts', () => 
     ['gateway/istio-system/main/server/0', ['secure.example.com'], true],
     ['istio/0.0.0.0:80/http', ['*', 'plain.example.com'], false],
   ]);
-  assert.deepEqual(servers[0]!.virtualHosts, []);
+  // Its own virtual hosts only serve requests that already are https (trusted X-Forwarded-Proto).
+  assert.deepEqual(servers[0]!.virtualHosts.map((v) => v.domains), [['secure.example.com']]);
   // The redirect wins for its host: no route-table virtual host claims it.
-  assert.equal(r.vhost(80, 'secure.example.com'), undefined);
+  assert.equal(servers[1]!.virtualHosts.find((v) => v.domains.includes('secure.example.com')), undefined);
 });
 
 test('Gateway API Gateways (another group, same kind) are not read', () => {

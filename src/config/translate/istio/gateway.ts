@@ -2,17 +2,21 @@
  * Istio Gateway resources → the plaintext HTTP servers this proxy serves.
  *
  * A Gateway applies when its selector matches the proxy's labels (every entry equal; a
- * missing or empty selector applies to every proxy). Only HTTP, HTTP2, GRPC and GRPC-WEB
- * servers are served in this release; HTTPS/TLS/TCP/MONGO servers are skipped with a
- * warning (TLS termination arrives with the TLS release) while the Gateway's other servers
- * stay in effect.
+ * missing or empty selector applies to every proxy). HTTP, HTTP2, GRPC and GRPC-WEB servers
+ * are plaintext HTTP; HTTPS servers terminate TLS (or pass it through, mode PASSTHROUGH) and
+ * TLS servers route by SNI (PASSTHROUGH) or terminate and proxy TCP (SIMPLE/MUTUAL), see
+ * server-tls.ts. TCP and MONGO servers are skipped with a warning while the Gateway's other
+ * servers stay in effect.
  */
 import { isIP } from 'node:net';
 import type { ResourceKey } from '../../../errors/diagnostic.js';
+import type { TlsServerIR } from '../../ir/types.js';
 import type { LoadedResource } from '../../resources/types.js';
 import type { ResourceStatus, TranslateContext } from '../context.js';
+import type { CredentialMaterial } from '../tls/credentials.js';
 import { at, atIndex, intIn, isObj, labelsMatch, str, strList, strMap, type Loc, type Reporter } from './diag.js';
 import { parseServerHost, type ServerHost } from './hosts.js';
+import { readServerTls } from './server-tls.js';
 
 /** API group of Istio networking resources (Gateway API uses the same kind names). */
 export const ISTIO_GROUP = 'networking.istio.io/';
@@ -22,7 +26,7 @@ export function isIstioNetworking(r: LoadedResource): boolean {
   return typeof r.object.apiVersion === 'string' && r.object.apiVersion.startsWith(ISTIO_GROUP);
 }
 
-/** One plaintext HTTP server of a served Gateway. */
+/** One server of a served Gateway (plaintext HTTP, HTTPS or TLS). */
 export interface PlainServer {
   readonly gateway: ResourceKey;
   /** `namespace/name`, as VirtualService `gateways` entries resolve. */
@@ -34,6 +38,9 @@ export interface PlainServer {
   readonly hosts: readonly ServerHost[];
   /** `tls.httpsRedirect: true`: every request gets a 301 to https. */
   readonly httpsRedirect: boolean;
+  /** `HTTP` for every plaintext HTTP protocol; `HTTPS` and `TLS` carry `tls`. */
+  readonly kind: 'HTTP' | 'HTTPS' | 'TLS';
+  readonly tls?: TlsServerIR;
 }
 
 const HTTP_PROTOCOLS = new Set(['HTTP', 'HTTP2', 'GRPC', 'GRPC-WEB']);
@@ -43,22 +50,26 @@ export interface GatewayScan {
   readonly servers: readonly PlainServer[];
   /** `namespace/name` of every Gateway applied to this proxy. */
   readonly served: ReadonlySet<string>;
+  /** PEM material of the Secrets the servers use, by credential key (never part of the IR). */
+  readonly credentials: ReadonlyMap<string, CredentialMaterial>;
 }
 
-/** Reads every Istio Gateway, sets its status and returns the plaintext HTTP servers. */
+/** Reads every Istio Gateway, sets its status and returns its servers. */
 export function scanGateways(ctx: TranslateContext, rep: Reporter): GatewayScan {
   const servers: PlainServer[] = [];
   const served = new Set<string>();
+  const credentials = new Map<string, CredentialMaterial>();
   const gateways = ctx.byKind('Gateway').filter(isIstioNetworking);
   for (const gw of [...gateways].sort((a, b) => keyOrder(a.key, b.key))) {
-    const status = scanGateway(ctx, rep, gw, servers);
+    const status = scanGateway(ctx, rep, gw, servers, credentials);
     if (status.state !== 'ignored' && status.state !== 'rejected') served.add(`${gw.key.namespace}/${gw.key.name}`);
     ctx.setStatus(status);
   }
-  return { servers, served };
+  return { servers, served, credentials };
 }
 
-function scanGateway(ctx: TranslateContext, rep: Reporter, gw: LoadedResource, out: PlainServer[]): ResourceStatus {
+function scanGateway(ctx: TranslateContext, rep: Reporter, gw: LoadedResource, out: PlainServer[],
+  credentials: Map<string, CredentialMaterial>): ResourceStatus {
   const key = gw.key;
   const spec: unknown = gw.object.spec;
   const selector = strMap(isObj(spec) ? spec['selector'] : undefined);
@@ -78,20 +89,23 @@ function scanGateway(ctx: TranslateContext, rep: Reporter, gw: LoadedResource, o
   let skipped = 0;
   list.forEach((raw: unknown, i: number) => {
     const loc = atIndex({ resource: key, path: 'spec.servers' }, i);
-    const server = readServer(ctx, rep, gw, raw, i, loc);
+    const server = readServer(ctx, rep, gw, raw, i, loc, credentials);
     if (typeof server === 'string') {
       skipped++;
       reasons.push(`Server ${i} skipped: ${server}`);
       return;
     }
     out.push(server);
-    reasons.push(`Server ${i} serves plaintext HTTP on ${server.address}:${server.port}${server.httpsRedirect ? ' (https redirect)' : ''}`);
+    reasons.push(server.tls
+      ? `Server ${i} serves ${server.kind} (${server.tls.mode}) on ${server.address}:${server.port}`
+      : `Server ${i} serves plaintext HTTP on ${server.address}:${server.port}${server.httpsRedirect ? ' (https redirect)' : ''}`);
   });
   return { key, state: skipped > 0 ? 'partial' : 'accepted', reasons };
 }
 
 /** A servable server, or the reason it is skipped. */
-function readServer(ctx: TranslateContext, rep: Reporter, gw: LoadedResource, raw: unknown, i: number, loc: Loc): PlainServer | string {
+function readServer(ctx: TranslateContext, rep: Reporter, gw: LoadedResource, raw: unknown, i: number, loc: Loc,
+  credentials: Map<string, CredentialMaterial>): PlainServer | string {
   if (!isObj(raw)) {
     rep.report('ISTIO_SERVER_INVALID', 'error', loc, 'Cannot serve server: it is not an object');
     return 'not an object';
@@ -107,10 +121,10 @@ function readServer(ctx: TranslateContext, rep: Reporter, gw: LoadedResource, ra
     rep.report('ISTIO_SERVER_INVALID', 'error', at(at(loc, 'port'), 'protocol'), 'Cannot serve server: port.protocol is missing');
     return 'missing port.protocol';
   }
-  if (!HTTP_PROTOCOLS.has(protocol)) {
+  if (!HTTP_PROTOCOLS.has(protocol) && protocol !== 'HTTPS' && protocol !== 'TLS') {
     rep.report(
       'ISTIO_SERVER_PROTOCOL_UNSUPPORTED', 'warning', at(at(loc, 'port'), 'protocol'),
-      `Skipping server on port ${number}: protocol "${protocol}" is not served yet (TLS termination arrives with the TLS release)`,
+      `Skipping server on port ${number}: protocol "${protocol}" is not served yet (TCP proxying arrives with a later release)`,
     );
     return `protocol ${protocol} not served yet`;
   }
@@ -135,15 +149,20 @@ function readServer(ctx: TranslateContext, rep: Reporter, gw: LoadedResource, ra
     address = bind;
   }
   const tls = isObj(raw['tls']) ? raw['tls'] : undefined;
-  return {
+  const base = {
     gateway: gw.key,
     gatewayRef: `${gw.key.namespace}/${gw.key.name}`,
     name: `gateway/${gw.key.namespace}/${gw.key.name}/server/${i}`,
     address,
     port: number,
     hosts,
-    httpsRedirect: tls?.['httpsRedirect'] === true,
   };
+  if (protocol === 'HTTPS' || protocol === 'TLS') {
+    const r = readServerTls(ctx, rep, gw, raw['tls'], protocol, loc, credentials);
+    if (!r.ok) return r.reason;
+    return { ...base, httpsRedirect: false, kind: protocol, tls: r.tls };
+  }
+  return { ...base, httpsRedirect: tls?.['httpsRedirect'] === true, kind: 'HTTP' };
 }
 
 /** Orders resource keys by namespace, then name. */

@@ -15,12 +15,13 @@ import { isExportedTo } from './hosts.js';
 import { assembleListeners, type VhostUse } from './listeners.js';
 import { creationOrder } from './merge.js';
 import { buildRoutes, type RouteBuildEnv } from './routes.js';
+import { buildTlsRoutes } from './tls-routes.js';
 import { expandVirtualService, readVirtualService, type ExpandedRoute, type VsInfo } from './virtual-service.js';
 
 /** Translates Istio Gateways and VirtualServices for the proxy identity in ctx. */
 export const translateIstio: Translator = (ctx) => {
   const rep = createReporter(ctx);
-  const { servers, served } = scanGateways(ctx, rep);
+  const { servers, served, credentials } = scanGateways(ctx, rep);
 
   const all: VsInfo[] = [];
   for (const r of ctx.byKind('VirtualService').filter(isIstioNetworking)) {
@@ -41,7 +42,6 @@ export const translateIstio: Translator = (ctx) => {
         find: (ns, name) => byRef.get(`${ns}/${name}`),
         markUsed: (k) => addTo(delegateUsers, keyString(k), keyString(vs.key)),
       }, rep);
-      warnUnsupportedSections(vs, rep);
       expanded.set(vs, list);
     }
     return list;
@@ -66,10 +66,21 @@ export const translateIstio: Translator = (ctx) => {
       if (list) list.push(use);
       else uses.set(vs, [use]);
     },
+    tlsRoutesFor(server, section) {
+      const vss = all.filter((vs) => vs.hosts.length > 0 && exported(vs) && vs.boundTo.has(server.gatewayRef));
+      return buildTlsRoutes(server, section, vss, ctx, rep, (vs, sni) => {
+        const use: VhostUse = { listener: `${server.address}:${server.port}`, domain: `${section}:${sni.join(',')}`, peers: [] };
+        const list = uses.get(vs);
+        if (list) list.push(use);
+        else uses.set(vs, [use]);
+      });
+    },
+    rep,
   });
+  for (const vs of all) warnUnattachedL4(vs, uses.get(vs), served, rep);
 
   for (const vs of all) ctx.setStatus(virtualServiceStatus(vs, { served, exported: exported(vs), uses: uses.get(vs), delegateUsers, rep }));
-  return { listeners };
+  return { listeners, credentials };
 };
 
 interface StatusInput {
@@ -98,7 +109,7 @@ function virtualServiceStatus(vs: VsInfo, s: StatusInput): ResourceStatus {
   if (!s.uses || s.uses.length === 0) {
     return {
       key, state: 'ignored',
-      reasons: [`Hosts ${quoteList(vs.hosts)} match no plaintext HTTP server host of Gateway ${quoteList(bound)} open to namespace "${key.namespace}"`],
+      reasons: [`Hosts ${quoteList(vs.hosts)} match no server host of Gateway ${quoteList(bound)} open to namespace "${key.namespace}"`],
     };
   }
   const reasons = new Set<string>();
@@ -110,13 +121,17 @@ function virtualServiceStatus(vs: VsInfo, s: StatusInput): ResourceStatus {
   return inEffect([...reasons].sort());
 }
 
-function warnUnsupportedSections(vs: VsInfo, rep: Reporter): void {
-  for (const f of ['tcp', 'tls'] as const) {
+/** tls/tcp sections of a VirtualService bound to a served Gateway that no TLS server used. */
+function warnUnattachedL4(vs: VsInfo, uses: readonly VhostUse[] | undefined, served: ReadonlySet<string>, rep: Reporter): void {
+  if (vs.hosts.length === 0 || ![...vs.boundTo].some((g) => served.has(g))) return;
+  for (const f of ['tls', 'tcp'] as const) {
     const v = vs.spec[f];
-    if (Array.isArray(v) && v.length > 0) {
-      rep.report('ISTIO_FIELD_NOT_YET_SUPPORTED', 'warning', { resource: vs.key, path: `spec.${f}` },
-        `Ignoring ${f} routes: TCP and TLS routing arrive in a later release`);
-    }
+    if (!Array.isArray(v) || v.length === 0) continue;
+    if (uses?.some((u) => u.domain.startsWith(`${f}:`))) continue;
+    rep.report('TLS_ROUTE_NOT_ATTACHED', 'warning', { resource: vs.key, path: `spec.${f}` },
+      f === 'tls'
+        ? 'Ignoring tls routes: no PASSTHROUGH server of the bound Gateways matches their sniHosts'
+        : 'Ignoring tcp routes: only TLS servers that terminate (mode SIMPLE or MUTUAL) serve tcp routes in this release, and none of the bound Gateways has one for these hosts');
   }
 }
 

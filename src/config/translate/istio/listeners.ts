@@ -13,9 +13,16 @@
  * equal to a redirect host is left to the redirect server — in Istio the redirect flag wins
  * on a shared virtual host. The more specific hostname wins between the two servers, as
  * Envoy's most-specific virtual host would.
+ *
+ * HTTPS and TLS servers are different: Istio gives every TLS server its own filter chain
+ * (matched on SNI = the server hosts) and its own route table, so each becomes its own ServerIR
+ * with its TLS settings. A host name already claimed on the port by an earlier server (by
+ * server name order) is not given to a later one (TLS_SNI_CONFLICT). Plaintext and TLS servers
+ * cannot share a port: the kind of the first server (by name) wins (TLS_LISTENER_PROTOCOL_CONFLICT).
  */
 import type { ResourceKey } from '../../../errors/diagnostic.js';
-import type { ListenerIR, RouteIR, ServerIR, VirtualHostIR } from '../../ir/types.js';
+import type { ListenerIR, RouteIR, ServerIR, TlsRouteIR, VirtualHostIR } from '../../ir/types.js';
+import type { Reporter } from './diag.js';
 import { cmp, keyOrder, type PlainServer } from './gateway.js';
 import { intersectHost, namespaceAllowed, uniqueSorted } from './hosts.js';
 import { mergeVirtualHostRoutes } from './merge.js';
@@ -38,6 +45,9 @@ export interface AssembleInput {
   routesFor(vs: VsInfo, port: number, gateways: ReadonlySet<string>): RouteIR[];
   /** Called for every virtual host a VirtualService contributes to. */
   onUse(vs: VsInfo, use: VhostUse): void;
+  /** VirtualService `tls` (PASSTHROUGH) or `tcp` (terminated TLS server) routes of a server. */
+  tlsRoutesFor(server: PlainServer, section: 'tls' | 'tcp'): TlsRouteIR[];
+  readonly rep: Reporter;
 }
 
 /** Builds the listeners, sorted by port then address. */
@@ -49,8 +59,61 @@ export function assembleListeners(input: AssembleInput): ListenerIR[] {
     if (list) list.push(s);
     else groups.set(id, [s]);
   }
-  const out = [...groups.entries()].map(([name, list]) => buildListener(name, list, input));
+  const out: ListenerIR[] = [];
+  for (const [name, list] of groups) {
+    const sorted = [...list].sort(serverOrder);
+    const tls = sorted[0]!.kind !== 'HTTP';
+    const same = sorted.filter((s) => (s.kind !== 'HTTP') === tls);
+    for (const s of sorted) {
+      if ((s.kind !== 'HTTP') === tls) continue;
+      input.rep.report('TLS_LISTENER_PROTOCOL_CONFLICT', 'warning', { resource: s.gateway, path: `spec.servers[${s.name.slice(s.name.lastIndexOf('/') + 1)}].port` },
+        `Skipping ${s.kind} server on ${name}: ${sorted[0]!.name} already serves ${tls ? 'TLS' : 'plaintext HTTP'} on this port`);
+    }
+    const l = tls ? buildTlsListener(name, same, input) : buildListener(name, same, input);
+    if (l) out.push(l);
+  }
   return out.sort((a, b) => a.port - b.port || cmp(a.address, b.address));
+}
+
+/** One ServerIR per TLS server, each with its own settings and route table. */
+function buildTlsListener(name: string, servers: readonly PlainServer[], input: AssembleInput): ListenerIR | undefined {
+  const first = servers[0]!;
+  const claimed = new Map<string, string>();
+  const out: ServerIR[] = [];
+  let terminatesHttp = false;
+  for (const s of servers) {
+    const tls = s.tls!;
+    const hostnames: string[] = [];
+    for (const h of uniqueSorted(s.hosts.map((x) => x.host))) {
+      const owner = claimed.get(h);
+      if (owner !== undefined) {
+        input.rep.report('TLS_SNI_CONFLICT', 'warning', { resource: s.gateway, path: `spec.servers[${s.name.slice(s.name.lastIndexOf('/') + 1)}].hosts` },
+          `Not serving host "${h}" on ${name} for ${s.name}: ${owner} already claims it`);
+        continue;
+      }
+      claimed.set(h, s.name);
+      hostnames.push(h);
+    }
+    if (hostnames.length === 0) continue;
+    const own: PlainServer = { ...s, hosts: s.hosts.filter((h) => hostnames.includes(h.host)) };
+    if (tls.mode === 'PASSTHROUGH' || s.kind === 'TLS') {
+      const tlsRoutes = input.tlsRoutesFor(own, tls.mode === 'PASSTHROUGH' ? 'tls' : 'tcp');
+      out.push({ name: s.name, hostnames, tls, virtualHosts: [], tlsRoutes, source: s.gateway });
+    } else {
+      terminatesHttp = true;
+      out.push({ name: s.name, hostnames, tls, virtualHosts: buildVirtualHosts(s.name, name, s.port, [own], input), source: s.gateway });
+    }
+  }
+  if (out.length === 0) return undefined;
+  const sources = new Map(servers.map((s) => [s.gatewayRef, s.gateway]));
+  return {
+    name,
+    address: first.address,
+    port: first.port,
+    protocol: terminatesHttp ? 'HTTPS' : 'TLS',
+    servers: out.sort((a, b) => cmp(a.name, b.name)),
+    sources: [...sources.values()].sort(keyOrder),
+  };
 }
 
 function buildListener(name: string, servers: readonly PlainServer[], input: AssembleInput): ListenerIR {
@@ -73,7 +136,8 @@ function buildListener(name: string, servers: readonly PlainServer[], input: Ass
     }
   }
   for (const s of redirectServers) {
-    out.push({ name: s.name, hostnames: uniqueSorted(s.hosts.map((h) => h.host)), httpsRedirect: true, virtualHosts: [], source: s.gateway });
+    // Its routes serve requests that already are https (trusted X-Forwarded-Proto); others get the 301.
+    out.push({ name: s.name, hostnames: uniqueSorted(s.hosts.map((h) => h.host)), httpsRedirect: true, virtualHosts: buildVirtualHosts(s.name, name, first.port, [s], input), source: s.gateway });
   }
   const sources = new Map(servers.map((s) => [s.gatewayRef, s.gateway]));
   return {

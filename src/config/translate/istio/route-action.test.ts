@@ -74,7 +74,7 @@ test('destination headers become backend header ops; host/:authority set wins ov
 
 test('redirect: uri replaces the whole path, authority, scheme, port modes, default 301', () => {
   assert.deepEqual(actionOf({ redirect: { uri: '/new', authority: 'new.io' } }).action, {
-    type: 'redirect', portMode: 'Keep', statusCode: 301, path: { type: 'ReplaceFull', value: '/new' }, host: 'new.io',
+    type: 'redirect', portMode: 'Original', statusCode: 301, path: { type: 'ReplaceFull', value: '/new' }, host: 'new.io',
   });
   assert.deepEqual(actionOf({ redirect: { scheme: 'HTTPS', derivePort: 'FROM_PROTOCOL_DEFAULT', redirectCode: 308 } }).action, {
     type: 'redirect', portMode: 'FromScheme', statusCode: 308, scheme: 'https',
@@ -82,7 +82,7 @@ test('redirect: uri replaces the whole path, authority, scheme, port modes, defa
   assert.deepEqual(actionOf({ redirect: { derivePort: 'FROM_REQUEST_PORT', redirectCode: 302 } }).action, {
     type: 'redirect', portMode: 'FromRequest', statusCode: 302,
   });
-  assert.deepEqual(actionOf({ redirect: { port: 8443 } }).action, { type: 'redirect', portMode: 'Keep', statusCode: 301, port: 8443 });
+  assert.deepEqual(actionOf({ redirect: { port: 8443 } }).action, { type: 'redirect', portMode: 'Original', statusCode: 301, port: 8443 });
 });
 
 test('redirect with an unsupported code is an error and the route is dropped', () => {

@@ -39,7 +39,8 @@ export function translateAction(route: Sourced, ctx: TranslateContext, rep: Repo
   }
 }
 
-function translateForward(list: readonly unknown[], loc: Loc, ctx: TranslateContext, rep: Reporter): RouteActionIR | undefined {
+/** `route[]` destinations → a forward action (also used by tls/tcp routes); undefined drops the route. */
+export function translateForward(list: readonly unknown[], loc: Loc, ctx: TranslateContext, rep: Reporter): Extract<RouteActionIR, { type: 'forward' }> | undefined {
   const ns = loc.resource.namespace;
   const entries: { k: number; entry: Record<string, unknown>; target: Destination; weight: number | undefined }[] = [];
   for (let k = 0; k < list.length; k++) {
@@ -133,7 +134,7 @@ function translateRedirect(v: unknown, loc: Loc, rep: Reporter): RouteActionIR |
     return undefined;
   }
   const out: { -readonly [K in keyof Extract<RouteActionIR, { type: 'redirect' }>]: Extract<RouteActionIR, { type: 'redirect' }>[K] } = {
-    type: 'redirect', portMode: 'Keep', statusCode: code,
+    type: 'redirect', portMode: 'Original', statusCode: code,
   };
   const uri = str(v['uri']);
   if (uri !== undefined && uri !== '') out.path = { type: 'ReplaceFull', value: uri };

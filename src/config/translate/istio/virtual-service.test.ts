@@ -71,7 +71,7 @@ test('host intersection: server *.example.com takes a.example.com, not example.c
   assert.deepEqual(domains, ['*.example.com', 'a.example.com']);
   const apex = r.status('VirtualService/default/apex')!;
   assert.equal(apex.state, 'ignored');
-  assert.match(apex.reasons[0]!, /Hosts "example.com" match no plaintext HTTP server host of Gateway "istio-system\/main"/);
+  assert.match(apex.reasons[0]!, /Hosts "example.com" match no server host of Gateway "istio-system\/main"/);
 });
 
 test('short VirtualService hosts are DNS names for gateways and are not expanded', () => {

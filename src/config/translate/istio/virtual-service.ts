@@ -40,10 +40,12 @@ export function readVirtualService(r: LoadedResource, rep: Reporter): VsInfo | u
   const top = strList(spec['gateways']).map((g) => resolveGatewayRef(g, ns));
   const gateways = top.length > 0 ? top : [MESH_GATEWAY];
   const boundTo = new Set(gateways);
-  const http = Array.isArray(spec['http']) ? spec['http'] : [];
-  for (const route of http) {
-    const matches = isObj(route) && Array.isArray(route['match']) ? route['match'] : [];
-    for (const m of matches) if (isObj(m)) for (const g of strList(m['gateways'])) boundTo.add(resolveGatewayRef(g, ns));
+  for (const section of ['http', 'tls', 'tcp']) {
+    const list = Array.isArray(spec[section]) ? spec[section] : [];
+    for (const route of list) {
+      const matches = isObj(route) && Array.isArray(route['match']) ? route['match'] : [];
+      for (const m of matches) if (isObj(m)) for (const g of strList(m['gateways'])) boundTo.add(resolveGatewayRef(g, ns));
+    }
   }
   boundTo.delete(MESH_GATEWAY);
   return {

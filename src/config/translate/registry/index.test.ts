@@ -373,7 +373,7 @@ describe('DestinationRule subsets and policies', () => {
     assert.match(reg.diagnostics()[0]!.message, /"cart\.other\.svc\.cluster\.local"/);
   });
 
-  test('outlierDetection, tls and consistentHash warn but never fail the cluster', () => {
+  test('outlierDetection and consistentHash warn but never fail the cluster; tls originates', () => {
     const rule = dr('reviews', 'shop', { host: 'reviews', trafficPolicy: {
       loadBalancer: { consistentHash: { httpHeaderName: 'x-user' } },
       outlierDetection: { consecutive5xxErrors: 3 },
@@ -382,11 +382,11 @@ describe('DestinationRule subsets and policies', () => {
     const reg = registry([...reviews(), rule]);
     const c = get(reg, 9080);
     assert.equal(c.lb, 'LEAST_REQUEST');
+    assert.deepEqual(c.tls, { mode: 'SIMPLE' });
     const ds = reg.diagnostics();
     assert.deepEqual(ds.map((d) => [d.code, d.severity, d.path]), [
       ['REGISTRY_UNSUPPORTED_FIELD', 'warning', 'spec.trafficPolicy.loadBalancer.consistentHash'],
       ['REGISTRY_UNSUPPORTED_FIELD', 'warning', 'spec.trafficPolicy.outlierDetection'],
-      ['REGISTRY_UNSUPPORTED_FIELD', 'warning', 'spec.trafficPolicy.tls'],
     ]);
     assert.match(ds[0]!.message, /not yet supported, using LEAST_REQUEST/);
     assert.match(ds[1]!.message, /applied by a later release/);

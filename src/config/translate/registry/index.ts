@@ -4,14 +4,15 @@
  * per translation, purely; clusters are made on demand, memoized by name. See docs/upstreams.md.
  */
 import type { Diagnostic, ResourceKey } from '../../../errors/diagnostic.js';
-import type { ClusterIR, EndpointIR } from '../../ir/types.js';
+import type { ClusterIR, ClusterTlsIR, EndpointIR } from '../../ir/types.js';
 import type { LoadedResource, WorkloadIdentity } from '../../resources/types.js';
 import type { ClusterRequest, ClusterResult, ServiceRegistry } from '../context.js';
 import { type DestinationRuleEntry, buildDestinationRules, hostMatchScore, selectRule } from './destination-rules.js';
 import { buildKubeServices, indexPods, serviceExportTo } from './kube-services.js';
 import { buildServiceEntries } from './service-entries.js';
 import { type RegistryService, cmp, compareAge, createSink, deepFreeze, isExportedTo, labelsMatch } from './shared.js';
-import { clusterSettings, effectivePolicy } from './traffic-policy.js';
+import { type CredentialMaterial, fileCredential, mergeMaterial, readSecret } from '../tls/credentials.js';
+import { type ClientTlsPolicy, clusterSettings, effectivePolicy } from './traffic-policy.js';
 
 export { servicePortProtocol } from './kube-services.js';
 export { seProtocol } from './service-entries.js';
@@ -68,6 +69,18 @@ export function createServiceRegistry(input: RegistryInput): ServiceRegistryWith
 
   const ruleFor = memo((host: string) => selectRule(rules, host));
   const built = new Map<string, ClusterIR>();
+  const material = new Map<string, CredentialMaterial>();
+  const secrets = new Map(input.byKind('Secret').map((r) => [`${r.key.namespace}/${r.key.name}`, r]));
+  // Origination problems are found lazily (per requested cluster): reported straight through.
+  const tlsEnv: TlsEnv = {
+    identityNamespace: identity.namespace,
+    secret: (ns, name) => secrets.get(`${ns}/${name}`),
+    material,
+    report: (r, path, message) => {
+      const origin = r.positionOf(path) ?? r.origin;
+      input.report?.({ code: 'TLS_ORIGINATION_INVALID', severity: 'warning', resource: r.key, path, ...(origin ? { origin } : {}), message });
+    },
+  };
 
   return {
     service: (host) => services.get(host.toLowerCase())?.info,
@@ -75,8 +88,9 @@ export function createServiceRegistry(input: RegistryInput): ServiceRegistryWith
       return services.get(host.toLowerCase())?.ports.get(port)?.endpoints ?? [];
     },
     cluster(req) {
-      return resolveCluster(req, services, ruleFor, built);
+      return resolveCluster(req, services, ruleFor, built, tlsEnv);
     },
+    credentials: () => material,
     clusters() {
       return [...built.values()].sort((a, b) => cmp(a.name, b.name));
     },
@@ -116,6 +130,7 @@ function resolveCluster(
   services: ReadonlyMap<string, RegistryService>,
   ruleFor: (host: string) => DestinationRuleEntry | undefined,
   built: Map<string, ClusterIR>,
+  tlsEnv: TlsEnv,
 ): ClusterResult {
   const host = req.host.toLowerCase();
   const svc = services.get(host);
@@ -154,7 +169,9 @@ function resolveCluster(
     }
     endpoints = endpoints.filter((e) => labelsMatch(subset.labels, e.labels));
   }
-  const settings = clusterSettings(effectivePolicy(rule?.policy, subset?.policy, portNo), port.info.protocol);
+  const block = effectivePolicy(rule?.policy, subset?.policy, portNo);
+  const settings = clusterSettings(block, port.info.protocol);
+  const tls = block.tls && rule ? clusterTls(block.tls, rule, tlsEnv) : undefined;
   const cluster: ClusterIR = deepFreeze({
     name,
     serviceHost: host,
@@ -170,10 +187,72 @@ function resolveCluster(
     ...(settings.maxRequests !== undefined ? { maxRequests: settings.maxRequests } : {}),
     ...(settings.maxRequestsPerConnection !== undefined ? { maxRequestsPerConnection: settings.maxRequestsPerConnection } : {}),
     idleTimeoutMs: settings.idleTimeoutMs,
+    ...(tls ? { tls } : {}),
     source: svc.info.source,
   });
   built.set(name, cluster);
   return { ok: true, name, cluster };
+}
+
+/** What origination needs besides the policy: Secrets, the material sink, diagnostics. */
+interface TlsEnv {
+  readonly identityNamespace: string;
+  secret(ns: string, name: string): LoadedResource | undefined;
+  readonly material: Map<string, CredentialMaterial>;
+  report(r: LoadedResource, path: string, message: string): void;
+}
+
+/**
+ * DestinationRule ClientTLSSettings → ClusterTlsIR. DISABLE gives none; ISTIO_MUTUAL needs a mesh
+ * identity Portico does not have (warning, plaintext). MUTUAL without a client certificate
+ * falls back to SIMPLE with a warning. `credentialName` Secrets are read from the gateway
+ * workload's namespace (Istio applies DestinationRule credentials at gateways from there).
+ */
+function clusterTls(p: ClientTlsPolicy, rule: DestinationRuleEntry, env: TlsEnv): ClusterTlsIR | undefined {
+  const r = rule.resource;
+  if (p.mode === 'DISABLE') return undefined;
+  if (p.mode === 'ISTIO_MUTUAL') {
+    env.report(r, `${p.path}.mode`, 'Connecting without TLS: ISTIO_MUTUAL needs an Istio mesh identity, which Portico does not have');
+    return undefined;
+  }
+  let mode: 'SIMPLE' | 'MUTUAL' = p.mode;
+  let credential;
+  if (p.credentialName) {
+    const ns = env.identityNamespace;
+    const got = readSecret((kind, n, name) => (kind === 'Secret' ? env.secret(n, name) : undefined), ns, p.credentialName,
+      { certificate: false, ca: true, istio: true });
+    if (!got.ok) {
+      env.report(r, `${p.path}.credentialName`, `${got.message} in the gateway namespace "${ns}"; verifying the upstream with the system CAs${mode === 'MUTUAL' ? ' and sending no client certificate' : ''}`);
+      if (mode === 'MUTUAL') mode = 'SIMPLE';
+    } else {
+      const full = readSecret((kind, n, name) => (kind === 'Secret' ? env.secret(n, name) : undefined), ns, p.credentialName,
+        { certificate: mode === 'MUTUAL', ca: true, istio: true });
+      if (mode === 'MUTUAL' && !full.ok) {
+        env.report(r, `${p.path}.credentialName`, `${full.message}; sending no client certificate (SIMPLE)`);
+        mode = 'SIMPLE';
+      }
+      const use = full.ok ? full : got;
+      credential = use.credential;
+      mergeMaterial(env.material, use.credential.key, use.material);
+    }
+  } else {
+    const cert = mode === 'MUTUAL' ? p.clientCertificate : undefined;
+    const key = mode === 'MUTUAL' ? p.privateKey : undefined;
+    if (mode === 'MUTUAL' && (!cert || !key)) {
+      env.report(r, p.path, 'Originating SIMPLE TLS: mode MUTUAL needs clientCertificate and privateKey (or credentialName)');
+      mode = 'SIMPLE';
+    }
+    if ((mode === 'MUTUAL' && cert && key) || p.caCertificates) {
+      credential = fileCredential(mode === 'MUTUAL' ? cert : undefined, mode === 'MUTUAL' ? key : undefined, p.caCertificates);
+    }
+  }
+  return {
+    mode,
+    ...(credential ? { credential } : {}),
+    ...(p.sni ? { sni: p.sni } : {}),
+    ...(p.subjectAltNames?.length ? { subjectAltNames: p.subjectAltNames } : {}),
+    ...(p.insecureSkipVerify ? { insecureSkipVerify: true } : {}),
+  };
 }
 
 function subsetList(rule: DestinationRuleEntry): string {

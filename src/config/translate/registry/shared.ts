@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import type { Diagnostic, ResourceKey, Severity } from '../../../errors/diagnostic.js';
 import type { RegistryCode } from '../../../errors/codes/registry.js';
+import type { TlsCode } from '../../../errors/codes/tls.js';
 import type { EndpointIR } from '../../ir/types.js';
 import type { LoadedResource } from '../../resources/types.js';
 import type { ServiceInfo, ServicePortInfo } from '../context.js';
@@ -30,7 +31,7 @@ export type RegistryDiagnostic = Diagnostic & { readonly resource: ResourceKey }
 
 /** Collects diagnostics; `origin` is resolved from the resource's positions. */
 export interface DiagnosticSink {
-  add(r: LoadedResource, code: RegistryCode, severity: Severity, path: string, message: string): void;
+  add(r: LoadedResource, code: RegistryCode | TlsCode, severity: Severity, path: string, message: string): void;
   /** Everything collected, sorted by resource, path and code. */
   list(): RegistryDiagnostic[];
 }

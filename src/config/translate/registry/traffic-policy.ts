@@ -26,10 +26,25 @@ export interface ConnectionPoolSettings {
   readonly h2Upgrade?: boolean;
 }
 
+/** ClientTLSSettings as written (istio-networking.md §3); resolved into ClusterTlsIR by the registry. */
+export interface ClientTlsPolicy {
+  readonly mode: 'DISABLE' | 'SIMPLE' | 'MUTUAL' | 'ISTIO_MUTUAL';
+  readonly clientCertificate?: string;
+  readonly privateKey?: string;
+  readonly caCertificates?: string;
+  readonly credentialName?: string;
+  readonly sni?: string;
+  readonly subjectAltNames?: readonly string[];
+  readonly insecureSkipVerify?: boolean;
+  /** Field path of the block, for diagnostics. */
+  readonly path: string;
+}
+
 /** One policy block (top level, port level or subset). A present field replaces whole. */
 export interface PolicyBlock {
   readonly loadBalancer?: { readonly lb: LbPolicy };
   readonly connectionPool?: ConnectionPoolSettings;
+  readonly tls?: ClientTlsPolicy;
 }
 
 /** A parsed TrafficPolicy: the top-level block and its portLevelSettings by port number. */
@@ -50,7 +65,7 @@ export interface ClusterSettings {
   readonly idleTimeoutMs: number;
 }
 
-const LATER_RELEASE = new Set(['outlierDetection', 'tls']);
+const LATER_RELEASE = new Set(['outlierDetection']);
 const TOP_LEVEL_ONLY_UNSUPPORTED = ['tunnel', 'proxyProtocol', 'retryBudget'];
 const LB_UNSUPPORTED = ['localityLbSetting', 'warmupDurationSecs', 'warmup'];
 const TCP_UNSUPPORTED = ['tcpKeepalive', 'maxConnectionDuration', 'idleTimeout'];
@@ -97,7 +112,32 @@ function parseBlock(raw: Record<string, any>, path: string, at: At): PolicyBlock
   }
   const loadBalancer = raw.loadBalancer !== undefined ? parseLoadBalancer(raw.loadBalancer, `${path}.loadBalancer`, at) : undefined;
   const connectionPool = raw.connectionPool !== undefined ? parsePool(raw.connectionPool, `${path}.connectionPool`, at) : undefined;
-  return { ...(loadBalancer ? { loadBalancer } : {}), ...(connectionPool ? { connectionPool } : {}) };
+  const tls = raw.tls !== undefined ? parseClientTls(raw.tls, `${path}.tls`, at) : undefined;
+  return { ...(loadBalancer ? { loadBalancer } : {}), ...(connectionPool ? { connectionPool } : {}), ...(tls ? { tls } : {}) };
+}
+
+const CLIENT_TLS_MODES = new Set(['DISABLE', 'SIMPLE', 'MUTUAL', 'ISTIO_MUTUAL']);
+
+function parseClientTls(raw: unknown, path: string, at: At): ClientTlsPolicy | undefined {
+  if (!isObject(raw)) {
+    invalid(at, path, 'tls', 'not an object');
+    return undefined;
+  }
+  const mode = typeof raw.mode === 'string' ? raw.mode.toUpperCase() : 'DISABLE';
+  if (!CLIENT_TLS_MODES.has(mode)) {
+    invalid(at, `${path}.mode`, 'tls.mode', `unknown value ${JSON.stringify(raw.mode)}`);
+    return undefined;
+  }
+  const s = (k: string): string | undefined => (typeof raw[k] === 'string' && raw[k] !== '' ? raw[k] : undefined);
+  const sans = Array.isArray(raw.subjectAltNames) ? raw.subjectAltNames.filter((x: unknown): x is string => typeof x === 'string') : [];
+  const out: Record<string, unknown> = { mode, path };
+  for (const k of ['clientCertificate', 'privateKey', 'caCertificates', 'credentialName', 'sni']) if (s(k)) out[k] = s(k);
+  if (sans.length) out.subjectAltNames = sans;
+  if (raw.insecureSkipVerify === true) out.insecureSkipVerify = true;
+  if (raw.caCrl !== undefined) {
+    at.sink.add(at.r, 'TLS_FIELD_UNSUPPORTED', 'warning', `${path}.caCrl`, 'Ignoring tls.caCrl: not applied by Portico');
+  }
+  return out as unknown as ClientTlsPolicy;
 }
 
 function parseLoadBalancer(raw: unknown, path: string, at: At): { lb: LbPolicy } {
@@ -195,7 +235,8 @@ export function effectivePolicy(rule: TrafficPolicy | undefined, subset: Traffic
   if (own) return own;
   const loadBalancer = subset.base.loadBalancer ?? top.loadBalancer;
   const connectionPool = subset.base.connectionPool ?? top.connectionPool;
-  return { ...(loadBalancer ? { loadBalancer } : {}), ...(connectionPool ? { connectionPool } : {}) };
+  const tls = subset.base.tls ?? top.tls;
+  return { ...(loadBalancer ? { loadBalancer } : {}), ...(connectionPool ? { connectionPool } : {}), ...(tls ? { tls } : {}) };
 }
 
 /** Cluster settings for a policy block on a port of the given protocol. */
