@@ -262,12 +262,12 @@ export class Exchange implements UpstreamHandler {
     const c = ep.h1!.acquire();
     if (c === null) { this.#queue(ep, body); return; }
     this.#upstream = c;
-    c.socket.on('drain', this.#onUpstreamDrain);
     c.start(this, this.#head, body, this.#reqEnded);
     if (this.#reqEnded && this.#encodeChunks && body === null) c.writeBody(LAST_CHUNK);
   }
 
-  readonly #onUpstreamDrain = (): void => { this.ds.resumeRequest(); };
+  /** The upstream socket drained: request body bytes may flow again. */
+  onRequestDrain(): void { if (!this.#done) this.ds.resumeRequest(); }
 
   /**
    * The endpoint's connection limit is reached: wait as a pending request (Istio
@@ -286,8 +286,7 @@ export class Exchange implements UpstreamHandler {
       const c = pool.acquire();
       if (c === null) { this.#waiter = waiter; pool.wait(waiter); return; }
       this.#upstream = c;
-      c.socket.on('drain', this.#onUpstreamDrain);
-      const b = this.#reqBuf !== null && this.#reqBufLen > 0 ? Buffer.concat(this.#reqBuf) : body;
+        const b = this.#reqBuf !== null && this.#reqBufLen > 0 ? Buffer.concat(this.#reqBuf) : body;
       c.start(this, this.#head, b, this.#reqEnded);
       if (this.#reqEnded && this.#encodeChunks && b === null) c.writeBody(LAST_CHUNK);
     };
@@ -516,7 +515,6 @@ export class Exchange implements UpstreamHandler {
 
   #dropUpstream(): void {
     if (this.#upstream !== null) {
-      this.#upstream.socket.removeListener('drain', this.#onUpstreamDrain);
       this.#upstream.destroy();
       this.#upstream = null;
     }
@@ -532,7 +530,6 @@ export class Exchange implements UpstreamHandler {
   #releaseEndpoint(): void {
     const ep = this.#endpoint;
     if (ep !== undefined) { ep.active--; this.#endpoint = undefined; this.#lastEndpoint = ep; }
-    if (this.#upstream !== null) this.#upstream.socket.removeListener('drain', this.#onUpstreamDrain);
   }
 
   #clearTryTimer(): void {
@@ -561,7 +558,6 @@ export class Exchange implements UpstreamHandler {
     this.#clearTryTimer();
     const ep = this.#endpoint;
     if (ep !== undefined) { ep.active--; this.#endpoint = undefined; }
-    if (this.#upstream !== null) this.#upstream.socket.removeListener('drain', this.#onUpstreamDrain);
     this.#upstream = null;
     if (this.#cluster !== undefined) this.#cluster.active--;
     this.info.endHr = performance.now();

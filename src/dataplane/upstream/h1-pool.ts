@@ -22,6 +22,8 @@ export interface UpstreamHandler {
   onResponseEnd(): void;
   /** Failure; `started` = response head already delivered. */
   onUpstreamError(kind: UpstreamFailure, started: boolean, reason: string): void;
+  /** The upstream socket accepted more request body bytes after pushing back. */
+  onRequestDrain?(): void;
   /** Protocol switched (101): the raw socket now belongs to the handler. */
   onUpgrade?(res: ResponseHead, socket: net.Socket, rest: Buffer): void;
 }
@@ -78,7 +80,7 @@ export class H1Conn {
       // An in-use connection idle for idleTimeoutMs: treat like a reset.
       else this.#fail(this.gotBytes ? 'termination' : 'reset', 'idle timeout');
     });
-    s.on('drain', () => this.pool.onDrain?.(this));
+    s.on('drain', () => this.handler?.onRequestDrain?.());
   }
 
   /** Start an exchange: write the request head (and initial body bytes) in one write. */
@@ -293,7 +295,6 @@ export class H1Pool {
   /** Connections opened since start, and connect failures (metrics). */
   opened = 0;
   readonly #idle: H1Conn[] = [];
-  onDrain?: (c: H1Conn) => void;
 
   constructor(address: string, port: number) {
     this.address = address;
