@@ -28,6 +28,9 @@ const SMALL_BODY = 8 * 1024;
 /** `PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n`: the HTTP/2 connection preface (RFC 9113 §3.4). */
 const H2_PREFACE_START = Buffer.from('PRI * HTTP/2.0\r\n', 'latin1');
 
+const kConn = Symbol('portico.h1conn');
+type ConnSocket = net.Socket & { [kConn]?: H1Conn };
+
 class H1View implements RequestView {
   method = '';
   path = '';
@@ -75,18 +78,27 @@ export class H1Conn implements Downstream {
     this.#local = fmtAddr(socket.localAddress, socket.localPort);
     this.#remote = fmtAddr(socket.remoteAddress, socket.remotePort);
     socket.setNoDelay(true);
-    socket.on('data', this.#onData);
-    socket.on('end', this.#onEnd);
-    socket.on('close', this.#onClose);
-    socket.on('error', this.#onError);
-    socket.on('drain', this.#onDrain);
-    socket.setTimeout(lr.idleTimeoutMs, this.#onTimeout);
+    // Shared module-level handlers (no per-connection closures: ~0.3 KiB less per idle connection).
+    (socket as ConnSocket)[kConn] = this;
+    socket.on('data', H1Conn.#sData);
+    socket.on('end', H1Conn.#sEnd);
+    socket.on('close', H1Conn.#sClose);
+    socket.on('error', H1Conn.#sError);
+    socket.on('drain', H1Conn.#sDrain);
+    socket.setTimeout(lr.idleTimeoutMs, H1Conn.#sTimeout);
     lr.connections.add(this);
   }
 
   // ---------------------------------------------------------------- socket events
 
-  readonly #onData = (d: Buffer): void => {
+  static #sData(this: ConnSocket, d: Buffer): void { this[kConn]!.#onData(d); }
+  static #sEnd(this: ConnSocket): void { this[kConn]!.#onEnd(); }
+  static #sClose(this: ConnSocket): void { this[kConn]!.#onClose(); }
+  static #sError(this: ConnSocket): void { /* 'close' follows */ }
+  static #sDrain(this: ConnSocket): void { this[kConn]!.#onDrain(); }
+  static #sTimeout(this: ConnSocket): void { this[kConn]!.#onTimeout(); }
+
+  #onData(d: Buffer): void {
     if (this.#first) {
       this.#first = false;
       if (d[0] === 0x50 /* P */ && startsWith(d, H2_PREFACE_START)) { this.#toH2(d); return; }
@@ -103,9 +115,10 @@ export class H1Conn implements Downstream {
     const data = this.#pending === null ? d : Buffer.concat([this.#pending, d]);
     this.#pending = null;
     this.#process(data, 0);
-  };
+  }
 
-  readonly #onEnd = (): void => {
+
+  #onEnd(): void {
     this.#peerEnded = true;
     if (!this.#active) { this.socket.end(); return; }
     // Like Envoy, a client FIN before the response began is a disconnect (DC): cancel the
@@ -114,22 +127,23 @@ export class H1Conn implements Downstream {
       this.#ex?.onDownstreamAbort();
       this.socket.destroy();
     }
-  };
+  }
 
-  readonly #onClose = (): void => {
+
+  #onClose(): void {
     this.#closed = true;
     this.lr.connections.delete(this);
     const ex = this.#ex;
     if (ex !== null) ex.onDownstreamAbort();
-  };
+  }
 
-  readonly #onError = (): void => { /* 'close' follows */ };
 
-  readonly #onDrain = (): void => { this.#ex?.onDownstreamDrain(); };
+  #onDrain(): void { this.#ex?.onDownstreamDrain(); }
 
-  readonly #onTimeout = (): void => {
+  #onTimeout(): void {
     if (!this.#active) this.socket.destroy();
-  };
+  }
+
 
   /** Keep pipelined bytes until the current exchange is over; stop reading past a limit. */
   #stash(d: Buffer): void {
@@ -139,10 +153,10 @@ export class H1Conn implements Downstream {
 
   #toH2(first: Buffer): void {
     const s = this.socket;
-    s.removeListener('data', this.#onData);
-    s.removeListener('end', this.#onEnd);
-    s.removeListener('close', this.#onClose);
-    s.removeListener('drain', this.#onDrain);
+    s.removeListener('data', H1Conn.#sData);
+    s.removeListener('end', H1Conn.#sEnd);
+    s.removeListener('close', H1Conn.#sClose);
+    s.removeListener('drain', H1Conn.#sDrain);
     s.setTimeout(0);
     this.lr.connections.delete(this);
     s.pause();
