@@ -150,16 +150,36 @@ function wrapSession(lr: ListenerRuntime, session: http2.ServerHttp2Session): { 
   return handle;
 }
 
+interface SessionFacts { readonly local: string; readonly remote: string; readonly peerIp: string }
+const FACTS = new WeakMap<object, SessionFacts>();
+const NO_FACTS: SessionFacts = { local: '', remote: '', peerIp: '' };
+
+/** Addresses of a session, computed once (session.socket is a Proxy: slow to read per stream). */
+function sessionFacts(session: http2.Http2Session | undefined): SessionFacts {
+  if (session === undefined) return NO_FACTS;
+  let f = FACTS.get(session);
+  if (f === undefined) {
+    const sock = session.socket;
+    f = {
+      local: fmtAddr(sock?.localAddress, sock?.localPort),
+      remote: fmtAddr(sock?.remoteAddress, sock?.remotePort),
+      peerIp: normalizeIp(sock?.remoteAddress ?? ''),
+    };
+    FACTS.set(session, f);
+  }
+  return f;
+}
+
 function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
   stream.on('error', () => {});
-  const sock = stream.session?.socket;
+  const facts = sessionFacts(stream.session);
   const info = new StreamInfo();
   info.startMs = Date.now();
   info.startHr = performance.now();
   info.protocol = 'HTTP/2';
   info.listenerPort = lr.port;
-  info.downstreamLocalAddress = fmtAddr(sock?.localAddress, sock?.localPort);
-  info.downstreamRemoteAddress = fmtAddr(sock?.remoteAddress, sock?.remotePort);
+  info.downstreamLocalAddress = facts.local;
+  info.downstreamRemoteAddress = facts.remote;
   const ds = new H2Downstream(stream);
   const v = new H2View();
   v.method = String(headers[':method'] ?? 'GET');
@@ -201,7 +221,7 @@ function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers:
   if (action === undefined) return;
   const ended = stream.readableEnded || (stream as unknown as { endAfterHeaders?: boolean }).endAfterHeaders === true;
   const framing = ended ? BODY_NONE : hasLength ? BODY_LENGTH : BODY_STREAM;
-  const ex = new Exchange(ds, v, info, action, { peerIp: normalizeIp(sock?.remoteAddress ?? ''), listenerPort: lr.port, lr }, lr.sink, framing, ended);
+  const ex = new Exchange(ds, v, info, action, { peerIp: facts.peerIp, listenerPort: lr.port, lr }, lr.sink, framing, ended);
   ds.ex = ex;
   stream.on('close', () => { if (ds.ex !== null) ex.onDownstreamAbort(); });
   stream.on('drain', () => ex.onDownstreamDrain());
