@@ -33,6 +33,7 @@ const COMMON_RUN = {
   'forward-client-cert': { type: 'string' },
   'cert-expiry-warning-days': { type: 'string' },
   'drain-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
   'drain-delay': { type: 'string' },
   workers: { type: 'string' },
   'no-access-log': { type: 'boolean' },
@@ -62,6 +63,7 @@ const COMMANDS: Record<string, Command> = {
                         cgroup quota included); 1 = a single process, no primary
   --drain-delay DUR     after SIGTERM keep accepting this long, /ready already 503, so load
                         balancers notice (default 0s; 5s behind a Kubernetes Service)
+  --max-connections N   most open downstream connections per listener (default 100000)
   --drain-timeout DUR   then how long in-flight requests may take (default 5s)
   --mesh-config FILE    Istio MeshConfig: accessLogFile, accessLogEncoding (TEXT|JSON),
                         accessLogFormat, extensionProviders, defaultProviders (docs/observability.md)

@@ -14,7 +14,7 @@ import { DEFAULT_MESH_CONFIG, loadMeshConfig, type MeshConfig } from '../config/
 import { formatDiagnostic } from '../errors/diagnostic.js';
 import { Observability } from '../observability/hub.js';
 import { createLogger } from '../observability/logger.js';
-import { Gateway, type Logger, type ShutdownResult } from '../runtime/gateway.js';
+import { DEFAULT_MAX_CONNECTIONS, Gateway, type Logger, type ShutdownResult } from '../runtime/gateway.js';
 import { exportCertificateExpiry } from '../dataplane/tls/cert-store.js';
 import type { ForwardClientCertMode } from '../dataplane/http/dispatch.js';
 import { FORWARD_CLIENT_CERT_MODES } from '../dataplane/http/forwarded.js';
@@ -143,7 +143,8 @@ export async function startGateway(v: Record<string, unknown>, extras: StartExtr
     mesh, namespace: identity.namespace, labels: identity.labels, log, accessLogDisabled: v['no-access-log'] === true,
     ...(extras.accessLogOut ? { stdout: extras.accessLogOut } : {}),
   });
-  const gateway = new Gateway({ identity, sink: access, log, drainTimeoutMs, mesh, tls: tlsOptionsFrom(v) });
+  const maxConnections = intFlag(v, 'max-connections', DEFAULT_MAX_CONNECTIONS, 1, 10_000_000);
+  const gateway = new Gateway({ identity, sink: access, log, drainTimeoutMs, mesh, tls: tlsOptionsFrom(v), maxConnections });
   access.metrics.attach(gateway);
   exportCertificateExpiry(gateway.certs, access.metrics);
   const onReload = v['__onReload'] as ((o: unknown) => void) | undefined;

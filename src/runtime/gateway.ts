@@ -34,6 +34,9 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
+/** Default per-listener connection limit (Envoy's overload manager has none by default; we cap). */
+export const DEFAULT_MAX_CONNECTIONS = 100_000;
+
 export interface GatewayOptions {
   readonly identity: WorkloadIdentity;
   readonly sink: StreamSink;
@@ -42,6 +45,8 @@ export interface GatewayOptions {
   readonly log: Logger;
   readonly drainTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
+  /** Most downstream connections one listener accepts at once (beyond: accepted and closed). */
+  readonly maxConnections?: number;
   /** Trusted proxies, XFCC policy, certificate expiry warning window (docs/tls.md). */
   readonly tls?: GatewayTlsOptions;
 }
@@ -239,6 +244,7 @@ export class Gateway {
       const cur = this.#listeners.get(name);
       if (cur) { cur.table = l.table; syncListenerTls(cur, l.tls, this.certs, this.#opts.log); continue; }
       const nl = new Listener(l.ir, l.table, this.#opts.sink, this.#opts.idleTimeoutMs ?? 3_600_000);
+      nl.server.maxConnections = this.#opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
       nl.trustedProxies = this.#opts.tls?.trustedProxies;
       nl.forwardClientCert = this.#opts.tls?.forwardClientCert;
       syncListenerTls(nl, l.tls, this.certs, this.#opts.log);
