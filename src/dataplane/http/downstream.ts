@@ -27,6 +27,13 @@ export interface Downstream {
   resumeRequest(): void;
   /** Reset the stream / close the connection (response truncated). */
   abort(): void;
+  /**
+   * The upstream switched protocols (101): send the head, then relay raw bytes both ways
+   * until either side closes; `done` runs once when the tunnel is over. Optional: front ends
+   * that cannot tunnel (HTTP/2) leave it out and the exchange answers 502.
+   */
+  upgrade?(status: number, lnames: readonly string[], values: readonly string[], upstream: import('node:net').Socket,
+    rest: Buffer, info: StreamInfo, done: () => void): void;
   /** Called once when the exchange is over (log written); the downstream may start the next. */
   exchangeDone(): void;
 }

@@ -217,6 +217,8 @@ export class Exchange implements UpstreamHandler {
     } else {
       this.#encodeChunks = this.#bodyFraming === BODY_STREAM;
       head += `x-forwarded-for: ${xff}\r\nx-forwarded-proto: ${req.scheme}\r\nx-request-id: ${requestId}\r\n`;
+      // WebSocket and other HTTP/1.1 upgrades (RFC 9110 §7.8): the only hop-by-hop pair we pass on.
+      if (req.upgrade !== undefined) head += `connection: upgrade\r\nupgrade: ${req.upgrade}\r\n`;
       const f = this.#bodyFraming;
       if (f === BODY_LENGTH) head += `content-length: ${this.#contentLength()}\r\n`;
       else if (f === BODY_CHUNKED_RAW || f === BODY_STREAM) head += 'transfer-encoding: chunked\r\n';
@@ -410,6 +412,38 @@ export class Exchange implements UpstreamHandler {
   }
 
   /** Upstream trailers (HTTP/2): recorded for %TRAILER()% and the gRPC status; forwarding arrives with gRPC. */
+  /** The upstream answered 101: hand both sockets to the front end as a tunnel. */
+  onUpgrade(res: ResponseHead, socket: import('node:net').Socket, rest: Buffer): void {
+    if (this.#done) { socket.destroy(); return; }
+    const info = this.info;
+    info.upstreamFirstByteHr = performance.now();
+    this.#clearTryTimer();
+    if (this.#timer !== undefined) { clearTimeout(this.#timer); this.#timer = undefined; }
+    this.#responseStarted = true;
+    this.#upstream = null;
+    info.responseCode = res.status;
+    info.detail = Detail.viaUpstream;
+    if (this.ds.upgrade === undefined || this.req.upgrade === undefined) {
+      socket.destroy();
+      info.addFlag(Flag.UpstreamProtocolError);
+      this.#local(502, Detail.protocolError, 'upstream switched protocols unexpectedly');
+      return;
+    }
+    const lnames: string[] = [];
+    const values: string[] = [];
+    for (let i = 0; i < res.lnames.length; i++) {
+      const n = res.lnames[i]!;
+      if (n === 'connection' || n === 'upgrade' || n === 'keep-alive' || n === 'transfer-encoding') continue;
+      lnames.push(n);
+      values.push(res.values[i]!);
+    }
+    lnames.push('connection', 'upgrade');
+    values.push('upgrade', res.values[res.lnames.indexOf('upgrade')] ?? this.req.upgrade);
+    info.resNames = lnames;
+    info.resValues = values;
+    this.ds.upgrade(res.status, lnames, values, socket, rest, info, () => this.#finish());
+  }
+
   onTrailers(t: unknown): void {
     if (t === null || typeof t !== 'object') return;
     const n: string[] = [];

@@ -32,6 +32,7 @@ const kConn = Symbol('portico.h1conn');
 type ConnSocket = net.Socket & { [kConn]?: H1Conn };
 
 class H1View implements RequestView {
+  upgrade: string | undefined = undefined;
   method = '';
   path = '';
   query = '';
@@ -305,6 +306,7 @@ export class H1Conn implements Downstream {
     info.scheme = v.scheme;
     v.port = this.listenerPort;
     v.lnames = stripConnectionTokens(head);
+    if (head.upgrade && head.versionMinor === 1) v.upgrade = headerOf(head, 'upgrade');
     v.values = head.values;
     this.#dispatch(v, info, bodyFraming);
   }
@@ -434,6 +436,48 @@ export class H1Conn implements Downstream {
     else { s.cork(); s.write(h, 'latin1'); s.write(body); s.uncork(); }
   }
 
+  /** Tunnel (WebSocket): write the 101 head, then relay raw bytes both ways with backpressure. */
+  upgrade(status: number, lnames: readonly string[], values: readonly string[], upstream: net.Socket,
+    rest: Buffer, info: StreamInfo, done: () => void): void {
+    const s = this.socket;
+    this.#respStarted = true;
+    let h = this.#headPrefix(status);
+    for (let i = 0; i < lnames.length; i++) h += `${lnames[i]}: ${values[i]}\r\n`;
+    h += '\r\n';
+    s.write(h, 'latin1');
+    if (rest.length) { info.bytesSent += rest.length; s.write(rest); }
+    // From here on the socket is a byte pipe; H1Conn no longer parses it.
+    s.removeListener('data', H1Conn.#sData);
+    s.removeListener('end', H1Conn.#sEnd);
+    s.removeListener('close', H1Conn.#sClose);
+    s.removeListener('drain', H1Conn.#sDrain);
+    s.setTimeout(0);
+    this.#ex = null;
+    this.lr.connections.delete(this);
+    const pending = this.#pending;
+    this.#pending = null;
+    if (pending !== null && pending.length) { info.bytesReceived += pending.length; upstream.write(pending); }
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      s.destroy();
+      upstream.destroy();
+      done();
+    };
+    s.on('data', (d: Buffer) => { info.bytesReceived += d.length; if (!upstream.write(d)) s.pause(); });
+    upstream.on('data', (d: Buffer) => { info.bytesSent += d.length; if (!s.write(d)) upstream.pause(); });
+    s.on('drain', () => upstream.resume());
+    upstream.on('drain', () => s.resume());
+    s.on('end', () => upstream.end());
+    upstream.on('end', () => s.end());
+    s.on('close', finish);
+    upstream.on('close', finish);
+    upstream.on('error', finish);
+    s.resume();
+    upstream.resume();
+  }
+
   pauseRequest(): void { this.socket.pause(); }
   resumeRequest(): void { if (this.#pending === null || this.#pending.length <= MAX_PIPELINED) this.socket.resume(); }
 
@@ -476,6 +520,11 @@ export class H1Conn implements Downstream {
     else if (idleGraceMs > 0) this.socket.setTimeout(idleGraceMs);
     else this.socket.end();
   }
+}
+
+function headerOf(head: RequestHead, lname: string): string | undefined {
+  const i = head.lnames.indexOf(lname);
+  return i === -1 ? undefined : head.values[i];
 }
 
 function stripConnectionTokens(head: RequestHead): readonly string[] {

@@ -19,6 +19,8 @@ export interface RequestView {
   /** Lower-cased header names, parallel to `values`. */
   readonly lnames: readonly string[];
   readonly values: readonly string[];
+  /** Upgrade protocol requested (`websocket`) when the request asked to switch protocols. */
+  readonly upgrade?: string | undefined;
   /** Lazily parsed query parameters (see queryParams()). */
   parsedQuery?: Map<string, string> | undefined;
 }
