@@ -83,14 +83,17 @@ export class Exchange implements UpstreamHandler {
   #upstream: H1Conn | null = null;
   #h2stream: http2.ClientHttp2Stream | null = null;
   #head = '';
-  #h2names: string[] = [];
-  #h2values: string[] = [];
+  #h2names: readonly string[] = NO_STR;
+  #h2values: readonly string[] = NO_STR;
   #upPath = '';
   #upAuthority = '';
   readonly #bodyFraming: number;
   #reqEnded: boolean;
-  /** Copy of the request body for retries and mirrors; null once it exceeded the limit. */
-  #reqBuf: Buffer[] | null = [];
+  /**
+   * Copy of the request body for retries and mirrors: undefined while nothing was kept (no
+   * allocation for bodiless requests), null once the body exceeded the limit.
+   */
+  #reqBuf: Buffer[] | null | undefined = undefined;
   #reqBufLen = 0;
   #attempt = 0;
   #transparentRetried = false;
@@ -250,7 +253,8 @@ export class Exchange implements UpstreamHandler {
     if (retry !== undefined && retry.perTryTimeoutMs > 0) {
       this.#tryTimer = setTimeout(() => this.#onTimeout(true), retry.perTryTimeoutMs);
     }
-    const body = this.#reqBuf !== null && this.#reqBufLen > 0 ? (this.#reqBuf.length === 1 ? this.#reqBuf[0]! : Buffer.concat(this.#reqBuf)) : null;
+    const rb = this.#reqBuf;
+    const body = rb && this.#reqBufLen > 0 ? (rb.length === 1 ? rb[0]! : Buffer.concat(rb)) : null;
     if (ep.h2 !== undefined) {
       if (this.#bodyFraming === BODY_CHUNKED_RAW) this.#decoder = new ChunkDecoder();
       const ended = this.#reqEnded && (this.#bodyFraming === BODY_NONE || body !== null);
@@ -288,7 +292,7 @@ export class Exchange implements UpstreamHandler {
       const c = pool.acquire();
       if (c === null) { this.#waiter = waiter; pool.wait(waiter); return; }
       this.#upstream = c;
-        const b = this.#reqBuf !== null && this.#reqBufLen > 0 ? Buffer.concat(this.#reqBuf) : body;
+        const b = this.#reqBuf && this.#reqBufLen > 0 ? Buffer.concat(this.#reqBuf) : body;
       c.start(this, this.#head, b, this.#reqEnded);
       if (this.#reqEnded && this.#encodeChunks && b === null) c.writeBody(LAST_CHUNK);
     };
@@ -332,7 +336,7 @@ export class Exchange implements UpstreamHandler {
   /** Keep a copy of request bytes for retries and mirrors while it stays small. */
   #keep(data: Buffer): void {
     if (this.#reqBuf === null) return;
-    if (this.#reqBufLen + data.length <= RETRY_BUFFER_LIMIT) { this.#reqBuf.push(data); this.#reqBufLen += data.length; }
+    if (this.#reqBufLen + data.length <= RETRY_BUFFER_LIMIT) { (this.#reqBuf ??= []).push(data); this.#reqBufLen += data.length; }
     else { this.#reqBuf = null; this.#reqBufLen = 0; }
   }
 
@@ -609,7 +613,7 @@ export class Exchange implements UpstreamHandler {
       if (ep === undefined || ep.h1 === undefined) continue;
       const host = hostWithShadow(this.#upAuthority);
       const head = this.#head.replace(/\r\nhost: [^\r]*\r\n/, `\r\nhost: ${host}\r\n`);
-      const body = this.#reqBufLen > 0 ? Buffer.concat(this.#reqBuf) : null;
+      const body = this.#reqBuf && this.#reqBufLen > 0 ? Buffer.concat(this.#reqBuf) : null;
       const c = ep.h1.acquire();
       if (c !== null) c.start(SHADOW_HANDLER, head, body, true); // no queueing for shadows
     }
