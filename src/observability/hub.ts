@@ -43,7 +43,7 @@ export class Observability implements StreamSink {
   constructor(opts: ObservabilityOptions) {
     this.#opts = opts;
     this.metrics = new Metrics(sourceWorkload(opts.namespace, opts.labels));
-    this.#dropped = this.metrics.registry.counter('portico_access_log_dropped_lines_total', 'Access-log lines dropped because an output could not keep up or failed').with();
+    this.#dropped = this.metrics.portico.accessLogDropped;
     this.accessLogs = new AccessLogs({
       ...(opts.stdout ? { stdout: opts.stdout } : {}),
       ...(opts.log ? { log: opts.log } : {}),
@@ -78,7 +78,11 @@ export class Observability implements StreamSink {
     const mesh = this.#opts.mesh;
     const metricProviders = t?.metrics?.providers ?? mesh.defaultProviders.metrics;
     const prometheus = metricProviders.some((p) => findProvider(mesh, p)?.prometheus !== undefined);
-    this.metrics.configureIstio(prometheus, (t?.metrics?.overrides ?? {}) as MetricOverrides);
+    try {
+      this.metrics.configureIstio(prometheus, (t?.metrics?.overrides ?? {}) as MetricOverrides);
+    } catch (e) {
+      this.#opts.log?.error(`OBS_CEL_INVALID: Cannot apply the metric overrides: ${(e as Error).message}; the previous ones stay`, { code: 'OBS_CEL_INVALID' });
+    }
     try {
       this.accessLogs.set(this.#opts.accessLogDisabled ? [] : accessLogSpecs(mesh, t?.accessLogging));
     } catch (e) {
@@ -94,8 +98,16 @@ export class Observability implements StreamSink {
   /** Write every queued access-log line (clean shutdown). */
   async flush(): Promise<void> { await this.accessLogs.flush(); }
 
-  async close(): Promise<void> {
-    await this.accessLogs.close();
+  /**
+   * Flush and close (shutdown). Bounded: an output that stays blocked (a stalled log reader)
+   * cannot hold the process forever; what is still queued after `timeoutMs` is reported.
+   */
+  async close(timeoutMs = 10_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), timeoutMs); timer.unref(); });
+    const late = await Promise.race([this.accessLogs.close().then(() => false), expired]);
+    clearTimeout(timer);
+    if (late) this.#opts.log?.warn(`OBS_ACCESS_LOG_DROPPED: Access-log output still blocked after ${timeoutMs} ms at shutdown; queued lines are lost`, { code: 'OBS_ACCESS_LOG_DROPPED' });
     this.metrics.close();
   }
 }

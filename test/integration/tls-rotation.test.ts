@@ -13,7 +13,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import type { EchoServer } from '../../src/cli/echo.js';
-import { freePort, getJson, serviceYaml, sleep, startEchos, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { freePort, getJson, request, serviceYaml, sleep, startEchos, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createCA, createLeaf, httpsRequest, strayKeyPem, tlsSecretYaml, writeAtomic, type TestCert } from '../helpers/tls.js';
 
 interface Inventory {
@@ -215,5 +215,10 @@ spec:
     assert.ok(mtlsCa.usedBy.some((u) => u.role === 'client-ca' && u.port === port));
     assert.ok(mtlsCa.certificates.some((c) => c.role === 'ca' && c.subject === 'CN=Rotation Client Root,O=Portico Test'));
     assert.ok(!JSON.stringify(inv).includes('PRIVATE KEY'));
+    // The expiry gauge: one series per certificate in use, notAfter as Unix time.
+    const prom = (await request(gw.adminPort, { path: '/stats/prometheus', host: '127.0.0.1' })).body;
+    const line = prom.split('\n').find((l) => l.startsWith('portico_certificate_expiry_timestamp_seconds{') && l.includes('subject="CN=file.test,O=Portico Test"'));
+    assert.ok(line, 'gauge series for the file certificate');
+    assert.equal(Number(line.split(' ').pop()), Math.floor(Date.parse(leaf.notAfter) / 1000));
   });
 });

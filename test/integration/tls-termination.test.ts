@@ -172,6 +172,9 @@ spec:
     const good = await httpsRequest(port, { sni: 'legacy.test', ca: ca.certPem, cert: client.certPem, key: client.keyPem });
     assert.match((JSON.parse(good.body) as Echo).headers['x-forwarded-client-cert']!, /Subject="CN=client-a/);
     await assert.rejects(httpsRequest(port, { sni: 'legacy.test', ca: ca.certPem, cert: strangerClient.certPem, key: strangerClient.keyPem }));
+    // An expired certificate from the right CA is refused too.
+    const expired = createLeaf(clientCa, { cn: 'old-client', usage: 'client', notBeforeDays: -30, notAfterDays: -1 });
+    await assert.rejects(httpsRequest(port, { sni: 'legacy.test', ca: ca.certPem, cert: expired.certPem, key: expired.keyPem }));
   });
 
   it('strips X-Forwarded-Client-Cert on plaintext and SIMPLE connections; XFCC By names our URI SAN', async () => {

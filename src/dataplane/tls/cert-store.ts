@@ -18,12 +18,15 @@
  * Key material never leaves this module except into node:tls; messages name files and Secrets,
  * never contents.
  */
-import { createHash, createPrivateKey, X509Certificate } from 'node:crypto';
+import { createHash, type X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import tls from 'node:tls';
 import type { CredentialIR } from '../../config/ir/types.js';
-import { certHash, certTime, commonName, parseSans, rfc2253, type Sans, splitPemCertificates } from './cert-info.js';
+import { certTime, rfc2253, type Sans } from './cert-info.js';
+import { summarize, validateMaterial } from './material.js';
+
+export { validateMaterial } from './material.js';
+export { exportCertificateExpiry } from './expiry-gauge.js';
 
 /** Operational log sink (runtime Logger). */
 export interface StoreLog {
@@ -400,105 +403,4 @@ export function describe(ir: CredentialIR): string {
   if (ir.source === 'secret') return `Secret "${ir.secret}"`;
   const files = [ir.certFile, ir.keyFile, ir.caFile].filter(Boolean).map((f) => `"${f}"`);
   return `file${files.length > 1 ? 's' : ''} ${files.join(', ')}`;
-}
-
-type Checked = Omit<CredentialVersion, 'version' | 'loadedAt' | 'digest'>;
-
-/**
- * Validate a credential's material as a whole. Errors name the part (certificate, key, CA) and
- * never its content.
- */
-export function validateMaterial(m: Material, now: number): Checked | { error: string } {
-  let chain: X509Certificate[] = [];
-  if (m.cert !== undefined) {
-    const blocks = splitPemCertificates(m.cert);
-    if (blocks.length === 0) return { error: 'the certificate is not PEM (no "BEGIN CERTIFICATE" block)' };
-    try {
-      chain = blocks.map((b) => new X509Certificate(b));
-    } catch (e) {
-      return { error: `the certificate PEM does not parse (${(e as Error).message})` };
-    }
-    if (m.key === undefined) return { error: 'a certificate needs its private key' };
-  }
-  if (m.key !== undefined) {
-    if (m.cert === undefined) return { error: 'a private key needs its certificate' };
-    let keyObject;
-    try {
-      keyObject = createPrivateKey(m.key);
-    } catch (e) {
-      return { error: `the private key does not parse (${(e as Error).message.replace(/\n[\s\S]*/, '')})` };
-    }
-    if (!chain[0]!.checkPrivateKey(keyObject)) return { error: 'the private key does not match the certificate' };
-  }
-  let caCerts: X509Certificate[] = [];
-  if (m.ca !== undefined) {
-    const blocks = splitPemCertificates(m.ca);
-    if (blocks.length === 0) return { error: 'the CA bundle is not PEM (no "BEGIN CERTIFICATE" block)' };
-    try {
-      caCerts = blocks.map((b) => new X509Certificate(b));
-    } catch (e) {
-      return { error: `the CA bundle does not parse (${(e as Error).message})` };
-    }
-    if (caCerts.every((x) => certTime(x.validTo) <= now)) {
-      return { error: `every CA certificate in the bundle has expired (latest ${caCerts.map((x) => x.validTo).sort().pop()})` };
-    }
-  }
-  try {
-    tls.createSecureContext({
-      ...(m.cert !== undefined ? { cert: m.cert } : {}),
-      ...(m.key !== undefined ? { key: m.key } : {}),
-      ...(m.ca !== undefined ? { ca: m.ca } : {}),
-    });
-  } catch (e) {
-    return { error: `OpenSSL refuses it (${(e as Error).message})` };
-  }
-  const leaf = chain[0];
-  return {
-    ...(m.cert !== undefined ? { cert: m.cert } : {}),
-    ...(m.key !== undefined ? { key: m.key } : {}),
-    ...(m.ca !== undefined ? { ca: m.ca } : {}),
-    ...(leaf ? { leaf } : {}),
-    chain,
-    caCerts,
-    leafSans: parseSans(leaf?.subjectAltName),
-    ...(leaf && commonName(leaf.subject) ? { leafCn: commonName(leaf.subject)! } : {}),
-  };
-}
-
-function summarize(x: X509Certificate, role: CertSummary['role'], now: number): CertSummary {
-  const end = certTime(x.validTo);
-  const s = parseSans(x.subjectAltName);
-  return {
-    role,
-    subject: rfc2253(x.subject),
-    issuer: rfc2253(x.issuer),
-    serial: x.serialNumber,
-    sans: [...s.dns.map((d) => `DNS:${d}`), ...s.ip.map((d) => `IP:${d}`), ...s.uri.map((d) => `URI:${d}`), ...s.email.map((d) => `email:${d}`)],
-    notBefore: new Date(certTime(x.validFrom)).toISOString(),
-    notAfter: new Date(end).toISOString(),
-    daysLeft: Math.floor((end - now) / DAY),
-    sha256: certHash(x),
-  };
-}
-
-/**
- * Keep a gauge of certificate expiry in step with the store: one series per certificate in use
- * (labels credential, source, role, subject, serial), removed when the certificate goes away.
- * `sink` is the metrics API (Metrics.setCertificateExpiry).
- */
-export function exportCertificateExpiry(store: CertStore,
-  sink: { setCertificateExpiry(labels: Readonly<Record<string, string>>, seconds: number | undefined): void }): () => void {
-  let previous = new Map<string, CertExpiry['labels']>();
-  const sync = (): void => {
-    const next = new Map<string, CertExpiry['labels']>();
-    for (const e of store.expiries()) {
-      const id = JSON.stringify(e.labels);
-      next.set(id, e.labels);
-      sink.setCertificateExpiry(e.labels, e.expirySeconds);
-    }
-    for (const [id, labels] of previous) if (!next.has(id)) sink.setCertificateExpiry(labels, undefined);
-    previous = next;
-  };
-  sync();
-  return store.onChange(sync);
 }

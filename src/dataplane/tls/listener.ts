@@ -102,6 +102,7 @@ export class TlsListenerRuntime {
   }
 
   #refuse(socket: net.Socket, hello: ClientHello, alert: number, flag: string, detail: string): void {
+    socket.on('error', () => { /* the peer may be gone already */ });
     const info = newInfo(this.base, socket, hello.sni ?? '');
     info.addFlag(flag);
     info.connectionTerminationDetails = detail;
@@ -240,6 +241,8 @@ class Terminator {
   readonly #sr: ServerRuntime;
   readonly #credKey: string;
   #stamp = '';
+  /** Stamp whose context could not be built (logged once). */
+  #failed = '';
   /** URI SAN of the served certificate: XFCC `By`. */
   ownUri: string | undefined;
 
@@ -268,6 +271,7 @@ class Terminator {
     }
     const stamp = `${v.version}|${ca?.version ?? 0}`;
     if (stamp === this.#stamp) return true;
+    if (stamp === this.#failed) return false;
     let ciphers = t.cipherSuites?.length ? t.cipherSuites.join(':') : tls.DEFAULT_CIPHERS;
     // OpenSSL 3 refuses TLS 1.0/1.1 (SHA-1 signatures) at its default security level.
     if (t.minVersion === 'TLSv1' || t.minVersion === 'TLSv1.1') ciphers += ':@SECLEVEL=0';
@@ -279,6 +283,7 @@ class Terminator {
         ciphers, honorCipherOrder: true, ticketKeys: this.#sr.ticketKeys,
       });
     } catch (e) {
+      this.#failed = stamp;
       this.#sr.rt.log.error(`TLS_SETTINGS_INVALID: Cannot build the TLS context of "${this.#sr.compiled.ir.name}": ${(e as Error).message}`,
         { code: 'TLS_SETTINGS_INVALID', credential: this.#credKey });
       return false;

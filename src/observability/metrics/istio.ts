@@ -237,7 +237,6 @@ export class IstioMetrics {
   configure(overrides: MetricOverrides): void {
     const json = JSON.stringify(overrides);
     if (json === this.#overridesJson && this.#groups.length > 0) return;
-    this.#overridesJson = json;
     const groups: Group[] = [];
     const byLayout = new Map<string, { metrics: IstioMetric[]; labels: [string, LabelSource][] }>();
     for (const m of Object.keys(ISTIO_METRICS) as IstioMetric[]) {
@@ -255,6 +254,8 @@ export class IstioMetrics {
       const varying = sources.flatMap((s, k) => (s.k === 'req' || s.k === 'expr' ? [k] : []));
       groups.push({ metrics, names: labels.map(([n]) => n), sources, varying, index: groups.length });
     }
+    // Everything compiled (a bad CEL value throws above and leaves the previous state).
+    this.#overridesJson = json;
     this.#groups = groups;
     this.#http = groups
       .filter((g) => g.metrics.some((m) => HTTP_METRICS.includes(m)))

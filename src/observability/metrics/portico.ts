@@ -68,6 +68,8 @@ export class PorticoMetrics {
   readonly #gcObserver: PerformanceObserver | undefined;
   readonly #gcCount: Family<'counter'>;
   readonly #gcSeconds: Family<'counter'>;
+  /** Access-log lines dropped (the access logs count into it). */
+  readonly accessLogDropped: ScalarSeries;
 
   constructor(r: Registry) {
     this.#routeRequests = r.counter('portico_route_requests_total', 'Requests by matched route (route id, "-" when no route matched) and response code class', ['route', 'code_class']);
@@ -103,6 +105,7 @@ export class PorticoMetrics {
     const active = r.counter('portico_event_loop_active_seconds_total', 'Time the event loop spent busy');
     this.#gcCount = r.counter('portico_gc_collections_total', 'Garbage collections by kind', ['kind']);
     this.#gcSeconds = r.counter('portico_gc_duration_seconds_total', 'Time spent in garbage collection by kind', ['kind']);
+    this.accessLogDropped = r.counter('portico_access_log_dropped_lines_total', 'Access-log lines dropped because an output could not keep up or failed').with();
 
     this.#loopDelay = monitorEventLoopDelay({ resolution: 10 });
     this.#loopDelay.enable();

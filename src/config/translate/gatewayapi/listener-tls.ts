@@ -19,7 +19,8 @@ import type { LoadedResource } from '../../resources/types.js';
 import type { Condition, TranslateContext } from '../context.js';
 import { type CredentialMaterial, mergeMaterial, readSecret } from '../tls/credentials.js';
 import {
-  alpnFor, CIPHERS_KEY, DEFAULT_MAX_VERSION, DEFAULT_MIN_VERSION, HTTP2_KEY, MAX_VERSION_KEY, MIN_VERSION_KEY, OPTION_TLS_VERSIONS, versionRank,
+  alpnFor, CIPHERS_KEY, DEFAULT_MAX_VERSION, DEFAULT_MIN_VERSION, HTTP2_KEY, MAX_VERSION_KEY, MIN_VERSION_KEY, OPTION_TLS_VERSIONS,
+  SUPPORTED_CIPHER_SUITES, versionRank,
 } from '../tls/settings.js';
 import { type GrantIndex, grantAllows } from './backends.js';
 import { arr, cond, str } from './common.js';
@@ -98,7 +99,11 @@ export function readListenerTls(
   if (credentials.length === 0) {
     return { conditions: [...conditions, cond('Programmed', false, 'Invalid', 'No valid certificateRef')] };
   }
-  const ciphers = (options[CIPHERS_KEY] ?? '').split(/[,:\s]+/).map((c) => c.trim()).filter(Boolean);
+  const ciphers: string[] = [];
+  for (const c of (options[CIPHERS_KEY] ?? '').split(/[,:\s]+/).map((x) => x.trim().toUpperCase()).filter(Boolean)) {
+    if (SUPPORTED_CIPHER_SUITES.has(c)) ciphers.push(c);
+    else report('TLS_SETTINGS_INVALID', 'warning', `${path}.options["${CIPHERS_KEY}"]`, `Ignoring cipher suite "${c}" on listener "${name}": not one of ${[...SUPPORTED_CIPHER_SUITES].join(', ')}`);
+  }
   return {
     tls: {
       mode: 'SIMPLE',

@@ -16,7 +16,8 @@ import type { LoadedResource } from '../../resources/types.js';
 import type { TranslateContext } from '../context.js';
 import { type CredentialMaterial, fileCredential, mergeMaterial, readSecret, type ResourceLookup } from '../tls/credentials.js';
 import {
-  alpnFor, DEFAULT_MAX_VERSION, DEFAULT_MIN_VERSION, HTTP2_KEY, ISTIO_TLS_VERSIONS, normalizeCertHash, normalizeSpki, versionRank,
+  alpnFor, DEFAULT_MAX_VERSION, DEFAULT_MIN_VERSION, HTTP2_KEY, ISTIO_TLS_VERSIONS, normalizeCertHash, normalizeSpki,
+  SUPPORTED_CIPHER_SUITES, versionRank,
 } from '../tls/settings.js';
 import { at, isObj, str, strList, type Loc, type Reporter } from './diag.js';
 
@@ -148,7 +149,8 @@ export function readServerTls(
   if (!mutual && (sans.length || hashes.length || spkis.length)) {
     rep.report('TLS_FIELD_UNSUPPORTED', 'warning', tl, 'Ignoring client certificate checks (subjectAltNames, verifyCertificate*): mode SIMPLE requests no client certificate');
   }
-  const ciphers = strList(raw['cipherSuites']).map((c) => c.trim()).filter(Boolean);
+  // Unknown names are dropped as Istio does (the schema already warned about each).
+  const ciphers = strList(raw['cipherSuites']).map((c) => c.trim().toUpperCase()).filter((c) => SUPPORTED_CIPHER_SUITES.has(c));
   const http2 = gw.object.metadata.annotations?.[HTTP2_KEY];
   return {
     ok: true,

@@ -24,6 +24,17 @@ export const OPTION_TLS_VERSIONS: Readonly<Record<string, TlsVersionIR>> = {
   TLSv1: 'TLSv1', 'TLSv1.0': 'TLSv1', 'TLSv1.1': 'TLSv1.1', 'TLSv1.2': 'TLSv1.2', 'TLSv1.3': 'TLSv1.3',
 };
 
+/**
+ * Cipher suite names Istio accepts (istio-networking.md, ServerTLSSettings.cipherSuites); Istio
+ * silently drops others, and so does Portico (the schema warns about them).
+ */
+export const SUPPORTED_CIPHER_SUITES: ReadonlySet<string> = new Set([
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-SHA', 'ECDHE-RSA-AES128-SHA', 'ECDHE-ECDSA-AES256-SHA', 'ECDHE-RSA-AES256-SHA',
+  'AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'AES128-SHA', 'AES256-SHA', 'DES-CBC3-SHA',
+]);
+
 const RANK: Readonly<Record<TlsVersionIR, number>> = { TLSv1: 0, 'TLSv1.1': 1, 'TLSv1.2': 2, 'TLSv1.3': 3 };
 
 /** Order of versions (TLSv1 < TLSv1.1 < TLSv1.2 < TLSv1.3). */
