@@ -69,7 +69,7 @@ const MODE = choiceEnv('MODE', ['pinned', 'unpinned', 'both'], pinDefault ? 'pin
 const cfg = {
   rounds: Math.max(1, Math.floor(numEnv('ROUNDS', 3))),
   duration: Math.max(1, Math.floor(numEnv('DURATION', 4))),
-  warmup: -1, // set below: half of DURATION, at most 2 s, unless WARMUP says otherwise
+  warmup: -1, // set below: DURATION - 1, between 1 and 3 s, unless WARMUP says otherwise
   conns: Math.max(1, Math.floor(numEnv('CONNS', 64))),
   threads: Math.max(1, Math.floor(numEnv('THREADS', 2))),
   h2Conns: Math.max(1, Math.floor(numEnv('H2_CONNS', 16))),
@@ -95,7 +95,7 @@ const cfg = {
   pauseMs: 300,
 };
 if (cfg.conns < cfg.threads) cfg.threads = cfg.conns;
-cfg.warmup = Math.floor(numEnv('WARMUP', Math.min(2, Math.ceil(cfg.duration / 2))));
+cfg.warmup = Math.floor(numEnv('WARMUP', Math.min(3, Math.max(1, cfg.duration - 1)))); // 3 s by default, 1 s in quick mode
 
 const HZ = Number(sh('getconf CLK_TCK')) || 100;
 const PAGE = Number(sh('getconf PAGESIZE')) || 4096;
@@ -151,6 +151,17 @@ function rssBytes(pids) {
   let t = 0;
   for (const p of pids) {
     try { t += Number(fs.readFileSync(`/proc/${p}/statm`, 'utf8').split(' ')[1]) * PAGE; } catch { /* gone */ }
+  }
+  return t;
+}
+// Nanoseconds the processes' main threads (the event loops) spent runnable but waiting for a
+// CPU (/proc/<pid>/schedstat field 2): taken by other processes, or by the process's own
+// helper threads (GC, thread pool) pinned to the same CPU. With low "proxy cores" and low
+// waiting, the proxy was idle (network, timers), not starved.
+function runqueueWaitNs(pids) {
+  let t = 0;
+  for (const p of pids) {
+    try { t += Number(fs.readFileSync(`/proc/${p}/schedstat`, 'utf8').split(' ')[1]); } catch { /* gone */ }
   }
   return t;
 }
@@ -655,7 +666,8 @@ async function runLoad(turn, seconds, measured) {
     return r;
   }
   if (turn.tool === 'h2load') {
-    const logFile = path.join(TMP, `h2load-${turn.id}.tsv`);
+    const logFile = path.join(TMP, 'h2load', `${turn.id}.tsv`); // never next to a Portico config folder (see the portico starter)
+    fs.mkdirSync(path.dirname(logFile), { recursive: true });
     const args = [`-c${cfg.h2Conns}`, `-m${cfg.h2Streams}`, '-t1', `-D${seconds}`];
     if (measured) args.push('--log-file', logFile);
     const w = await spawnLoad('h2load', [...args, url], seconds);
@@ -673,7 +685,9 @@ async function runLoad(turn, seconds, measured) {
   if (!measured) await sleepToNextSecond();
   const h = process.hrtime.bigint();
   const outs = await Promise.all(Array.from({ length: cfg.hsConns }, () =>
-    spawnLoad('openssl', ['s_time', '-connect', target, '-new', '-time', String(Math.max(1, seconds - 1)), '-www', STIME_PAGE], seconds + 2)));
+    spawnLoad('openssl', ['s_time', '-connect', target, '-new', '-time', String(Math.max(1, seconds - 1)), '-www', STIME_PAGE,
+      // the bench CA only: OpenSSL 3 otherwise searches the system CA directory on every connection
+      '-CAfile', TLS.ca, '-no-CApath', '-no-CAstore'], seconds + 2)));
   const wall = Number(process.hrtime.bigint() - h) / 1e9;
   let conns = 0;
   let resumed = 0;
@@ -715,6 +729,7 @@ async function measure(turn, upstreamRec) {
   const busy0 = machineBusyTicks();
   const h0 = process.hrtime.bigint();
   const ticks0 = cpuTicks(pids0);
+  const wait0 = runqueueWaitNs(pids0);
   let rssPeak = rssBytes(pids0);
   let sampling = true;
   const sampler = (async () => {
@@ -725,7 +740,9 @@ async function measure(turn, upstreamRec) {
   })();
   const r = await runLoad(turn, cfg.duration, true);
   sampling = false;
-  const ticks1 = cpuTicks(processTree(root));
+  const pids1 = processTree(root);
+  const ticks1 = cpuTicks(pids1);
+  const wait1 = runqueueWaitNs(pids1);
   const up1 = cpuTicks(processTree(upstreamRec.pid));
   const self1 = selfAndChildrenTicks();
   const busy1 = machineBusyTicks();
@@ -733,6 +750,7 @@ async function measure(turn, upstreamRec) {
   await sampler;
   r.cpuUsPerReq = r.requests > 0 ? ((ticks1 - ticks0) / HZ) * 1e6 / r.requests : NaN;
   r.proxyCores = (ticks1 - ticks0) / HZ / secs;
+  r.proxyWaitCores = Math.max(0, (wait1 - wait0) / 1e9 / secs);
   r.otherCores = Math.max(0, (busy1 - busy0 - (ticks1 - ticks0) - (up1 - up0) - (self1 - self0)) / HZ / secs);
   r.loadCores = ((up1 - up0) + (self1 - self0)) / HZ / secs; // load generator + upstream + this harness
   r.rssMiB = rssPeak / 2 ** 20;
@@ -881,7 +899,10 @@ async function runPass(pin) {
     haproxy: (i) => startServer(i.name, 'haproxy', ['-db', '-f', writeHaproxy(i.port, upstream.port, i.h2cPort)], { cpu: cfg.proxyCpu }),
     portico: (i) => {
       if (!fs.existsSync(cfg.porticoEntry)) throw new Error(`${path.relative(ROOT, cfg.porticoEntry)} not found: run \`npm run build\` first`);
-      const dir = path.join(TMP, `${i.name}-config`);
+      // Each config folder alone in its own parent: Portico watches the parent of --config
+      // (to notice the folder being replaced), so files the bench writes during the rounds
+      // (h2load's --log-file, logs) must not be there, or every write wakes every Portico.
+      const dir = path.join(TMP, 'portico', i.name, 'config');
       if (i.cfgKind === 'routes1000') writePorticoRoutes(dir, i.port, upstream.port);
       else writePorticoSimple(dir, i.port, upstream.port, i.cfgKind === 'tls');
       const args = [...cfg.porticoNodeArgs, cfg.porticoEntry, 'run', '--config', dir, '--admin-port', String(i.admin), '--bind', '127.0.0.1'];
@@ -930,7 +951,7 @@ async function runPass(pin) {
         if (!(r.status === 200 && r.body === 'ok' && r.alpn === t.expectProto)) failTurn(t, `GET / over ${t.expectProto} → ${JSON.stringify(r)}`);
       } else if (t.tool === 'stime') {
         const r = await rawTlsRequest(t.port);
-        if (r.status === 200 && r.body === 'ok') { t.expectBytes = r.bytes; t.tlsInfo = `${r.protocol} ${r.cipher}`; } else failTurn(t, `one request per connection (s_time's request) → ${JSON.stringify(r)}`);
+        if (r.status === 200 && r.body === 'ok') { t.expectBytes = r.bytes; t.tlsInfo = `${r.protocol} ${r.cipher} (Node check client)`; } else failTurn(t, `one request per connection (s_time's request) → ${JSON.stringify(r)}`);
       } else if (t.scheme === 'https') {
         const r = await get(t.port, TLS.host, '/', { tls: true });
         if (r.fingerprint !== TLS.fingerprint) failTurn(t, `served certificate ${r.fingerprint} is not the bench's ${TLS.fingerprint}`);
@@ -977,7 +998,7 @@ async function runPass(pin) {
       if (r.tlsInfo && !t.tlsInfo) t.tlsInfo = r.tlsInfo;
       runs.push({ round, turn: t, ...r });
       log(`round ${round} ${`${t.contender}/${t.scenario}`.padEnd(24)} ${fmtInt(r.rps).padStart(7)} ${t.tool === 'stime' ? 'conn/s' : 'req/s '} p50 ${fmt2(r.p50)} p99 ${fmt2(r.p99)} ms  ` +
-        `cpu ${fmt1(r.cpuUsPerReq)} µs/req (${fmt2(r.proxyCores)} cores, load+upstream ${fmt2(r.loadCores)})  rss ${fmt1(r.rssMiB)} MiB  other load before ${fmt2(bg)} / during ${fmt2(r.otherCores)} cores` +
+        `cpu ${fmt1(r.cpuUsPerReq)} µs/req (${fmt2(r.proxyCores)} cores +${fmt2(r.proxyWaitCores)} waiting, load+upstream ${fmt2(r.loadCores)})  rss ${fmt1(r.rssMiB)} MiB  other load before ${fmt2(bg)} / during ${fmt2(r.otherCores)} cores` +
         `${t.tool === 'stime' ? `  resumed ${r.resumed}` : ''}${r.errors ? `  ERRORS ${r.errors}` : ''}`);
     }
   }
@@ -1008,7 +1029,7 @@ function report(turns, runs, { loadStart, loadEnd, wallS }) {
   const refOf = (t) => find('nginx-proxy', SCENARIO_INFO[t.scenario].ref);
 
   const L = [];
-  L.push('| contender | scenario | req/s median (min–max) | × nginx-proxy, same round | p50 ms | p99 ms | proxy CPU µs/req | CPU × nginx-proxy, same round | proxy cores | load + upstream cores | RSS MiB peak | errors | other load, cores |');
+  L.push('| contender | scenario | req/s median (min–max) | × nginx-proxy, same round | p50 ms | p99 ms | proxy CPU µs/req | CPU × nginx-proxy, same round | proxy cores (+ waiting for a CPU) | load + upstream cores | RSS MiB peak | errors | other load, cores |');
   L.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const t of turns) {
     const rs = of(t);
@@ -1022,7 +1043,7 @@ function report(turns, runs, { loadStart, loadEnd, wallS }) {
     const cpuRatio = t === ref ? { v: 1, n: rs.length } : sameRound(t, ref, 'cpuUsPerReq');
     L.push(`| ${t.contender} | ${label} | ${range(rs.map((r) => r.rps), fmtInt)} | ${ratio.n ? fmt2(ratio.v) : '-'} | ` +
       `${fmt2(median(rs.map((r) => r.p50)))} | ${fmt2(median(rs.map((r) => r.p99)))} | ${fmt1(median(rs.map((r) => r.cpuUsPerReq)))} | ${cpuRatio.n ? fmt2(cpuRatio.v) : '-'} | ` +
-      `${fmt2(median(rs.map((r) => r.proxyCores)))} | ${fmt2(median(rs.map((r) => r.loadCores)))} | ${fmt1(Math.max(...rs.map((r) => r.rssMiB)))} | ${rs.reduce((a, r) => a + r.errors, 0)} | ` +
+      `${fmt2(median(rs.map((r) => r.proxyCores)))} (+${fmt2(median(rs.map((r) => r.proxyWaitCores)))}) | ${fmt2(median(rs.map((r) => r.loadCores)))} | ${fmt1(Math.max(...rs.map((r) => r.rssMiB)))} | ${rs.reduce((a, r) => a + r.errors, 0)} | ` +
       `${rs.map((r) => fmt1(r.otherCores)).join(' ')} |`);
   }
 
@@ -1102,9 +1123,10 @@ function report(turns, runs, { loadStart, loadEnd, wallS }) {
 function header(wallS) {
   const v = (c) => sh(`${c} | head -1`); // `| head -1`: some of them exit 1 after printing their version
   const nginxV = v('nginx -v 2>&1').replace(/^nginx version: /, '');
-  const haproxyV = v('haproxy -v 2>&1').replace(/^HAProxy version (\S+).*/, '$1');
+  const haproxyV = sh('command -v haproxy') ? v('haproxy -v 2>&1').replace(/^HAProxy version (\S+).*/, '$1') : '';
   const rev = sh(`git -C ${JSON.stringify(ROOT)} rev-parse --short HEAD`);
-  const dirty = rev && sh(`git -C ${JSON.stringify(ROOT)} status --porcelain --untracked-files=no`) ? ' + uncommitted changes' : '';
+  // only what goes into dist/ counts: an edited bench or doc does not change the figures
+  const dirty = rev && sh(`git -C ${JSON.stringify(ROOT)} status --porcelain --untracked-files=no -- src package.json package-lock.json tsconfig.json`) ? ' + uncommitted changes in src/' : '';
   const porticoWhat = cfg.porticoEntry.startsWith(`${ROOT}/`) ? `${rev || '?'}${dirty}` : `from ${cfg.porticoEntry} (not this checkout's dist/)`;
   const knobs = ['MODE', 'PIN', 'ROUNDS', 'DURATION', 'WARMUP', 'CONNS', 'THREADS', 'H2_CONNS', 'H2_STREAMS', 'HS_CONNS', 'TLS_KEY', 'PROXY_CPU', 'LOAD_CPU', 'CONTENDERS', 'SCENARIOS',
     'BENCH_NODE_DIR', 'BENCH_PORT_BASE', 'PORTICO_ENTRY', 'PORTICO_NODE_ARGS', 'PORTICO_WORKERS', 'QUIET_MAX', 'QUIET_WAIT_S']
@@ -1120,7 +1142,7 @@ function header(wallS) {
       (sc.has('h2c') || sc.has('https') ? ` HTTP/2 turns (h2c: prior knowledge, Portico on its HTTP/1.1 port, nginx and haproxy on an h2c listener; https h2: ALPN): \`h2load -c${cfg.h2Conns} -m${cfg.h2Streams} -t1 -D${cfg.duration}\`, p50/p99 from its \`--log-file\`; proxy → upstream stays HTTP/1.1 keep-alive.` : ''),
     ...(sc.has('https') ? [
       `- HTTPS: ${TLS.desc}; nginx \`ssl_protocols TLSv1.2 TLSv1.3\`, both listeners offer h2 and http/1.1 by ALPN. ` +
-      `New handshakes: ${cfg.hsConns} parallel \`openssl s_time -new -time ${cfg.duration}\`, each one sequential: TCP connect, **full** TLS handshake ` +
+      `New handshakes: ${cfg.hsConns} parallel \`openssl s_time -new -time ${Math.max(1, cfg.duration - 1)}\` started just after a whole second (s_time stops on whole seconds), so each runs about ${cfg.duration} s; each one is sequential: TCP connect, **full** TLS handshake ` +
       '(`-new` never offers a session; s_time marks each connection, and a resumed one is reported as a problem), one `GET / HTTP/1.1` with `Connection: close`, ' +
       'read until the server closes. conn/s = connections ÷ wall time from the first start to the last exit; one request per connection, so CPU µs/req is CPU per handshake + request. ' +
       's_time sends no SNI. The response size is checked against a 200 "ok".',
