@@ -111,6 +111,7 @@ describe('malformed and tricky HTTP/1.1 requests', () => {
     ['Transfer-Encoding not ending in chunked', 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc', [400, 501]],
     ['NUL in a header value', 'GET / HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n', 400],
     ['malformed percent escape in the path', 'GET /a%zz HTTP/1.1\r\nHost: x\r\n\r\n', 400],
+    ['HTTP/1.0 request without Host', 'GET / HTTP/1.0\r\n\r\n', 400],
   ];
 
   for (const [name, bytes, want] of bad) {

@@ -14,9 +14,9 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { basename, dirname, extname, resolve } from 'node:path';
 import { PorticoError } from '../../errors/portico-error.js';
-import { loadPathsDetailed, type FileParse, type LoadResult } from './file-loader.js';
+import { isConfigFileName, loadPathsDetailed, type FileParse, type LoadResult } from './file-loader.js';
 
 /** One emitted load: what loadPaths returns plus a revision that grows by one per update. */
 export type FileSourceUpdate = LoadResult & { readonly revision: number };
@@ -181,6 +181,9 @@ export class FileSource {
       try {
         const watcher = watch(dir, { persistent: false }, (_event, filename) => {
           if (names && filename !== null && !names.has(String(filename))) return;
+          // In a watched folder, only config files and (extension-less) subfolders matter: logs
+          // or other files written beside the config must not cost a reload each time.
+          if (!names && filename !== null && !isConfigFileName(String(filename)) && extname(String(filename)) !== '') return;
           this.#schedule();
         });
         watcher.on('error', (err: NodeJS.ErrnoException) => {

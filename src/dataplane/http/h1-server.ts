@@ -293,6 +293,13 @@ export class H1Conn implements Downstream {
     const rawPath = q === -1 ? target : target.slice(0, q);
     v.query = q === -1 ? '' : target.slice(q + 1);
     info.authority = authority;
+    if (authority === '') {
+      // HTTP/1.0 without Host (the parser already rejects HTTP/1.1 without one): nothing to
+      // route on, and an upstream would reject the empty host we would have to send.
+      this.#keepAlive = false;
+      this.#localError(info, 400, Detail.missingHost, Flag.DownstreamProtocolError, 'Bad Request');
+      return;
+    }
     const path = rawPath === '*' ? '*' : normalizePath(rawPath);
     if (path === null) {
       this.#keepAlive = false;
