@@ -335,9 +335,6 @@ export class Gateway {
     this.certs.close();
     return { forced };
   }
-
-  /** Port actually bound by a listener name (tests bind port 0 through config). */
-  listenerPorts(): number[] { return [...this.#listeners.values()].map((l) => l.port); }
 }
 
 /** Resolve every DNS endpoint of the IR (bounded by a 2 s timeout per name). */

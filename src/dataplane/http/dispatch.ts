@@ -11,7 +11,7 @@ import { findRoute } from '../router/route-table.js';
 import type { RequestView } from '../router/request-view.js';
 import { Detail, Flag } from './details.js';
 import type { Downstream } from './downstream.js';
-import { localReply, textReply } from './local-reply.js';
+import { localReply } from './local-reply.js';
 
 /** Per-listener state the front ends read on every request. `table` is swapped atomically. */
 export interface ListenerRuntime {
@@ -134,6 +134,3 @@ export function buildRedirect(r: Extract<CompiledAction, { type: 'redirect' }>['
   return `${scheme}://${host}${path}${query ? `?${query}` : ''}`;
 }
 
-/** Response for a request no route took (kept for explain). */
-export const NO_ROUTE = { status: 404, flag: Flag.NoRouteFound, detail: Detail.routeNotFound } as const;
-export { textReply };

@@ -77,7 +77,6 @@ export class Exchange implements UpstreamHandler {
   readonly headRequest: boolean;
   readonly #action: ForwardAction;
   readonly #conn: ConnFacts;
-  #backend: CompiledBackend | undefined;
   #cluster: ClusterHandle | undefined;
   #endpoint: Endpoint | undefined;
   #upstream: H1Conn | null = null;
@@ -129,7 +128,6 @@ export class Exchange implements UpstreamHandler {
     const a = this.#action;
     const info = this.info;
     const b = pickBackend(a);
-    this.#backend = b;
     if (b === undefined || b.invalid !== undefined) {
       const inv = b?.invalid ?? { status: 500, detail: Detail.noBackend, flag: Flag.NoClusterFound };
       info.addFlag(inv.flag);

@@ -7,7 +7,7 @@
 import type net from 'node:net';
 import { StreamInfo } from '../../observability/stream-info.js';
 import type { CompiledAction } from '../../runtime/actions.js';
-import { hostWithoutPort, type RequestView } from '../router/request-view.js';
+import { hostWithoutPort, MutableRequestView } from '../router/request-view.js';
 import { ChunkDecoder } from './chunk-decoder.js';
 import { ChunkedScanner } from './chunked.js';
 import { Detail, Flag } from './details.js';
@@ -30,20 +30,6 @@ const H2_PREFACE_START = Buffer.from('PRI * HTTP/2.0\r\n', 'latin1');
 
 const kConn = Symbol('portico.h1conn');
 type ConnSocket = net.Socket & { [kConn]?: H1Conn };
-
-class H1View implements RequestView {
-  upgrade: string | undefined = undefined;
-  method = '';
-  path = '';
-  query = '';
-  authority = '';
-  host = '';
-  scheme = 'http';
-  port = 0;
-  lnames: readonly string[] = [];
-  values: readonly string[] = [];
-  parsedQuery: Map<string, string> | undefined = undefined;
-}
 
 export class H1Conn implements Downstream {
   readonly socket: net.Socket;
@@ -276,7 +262,7 @@ export class H1Conn implements Downstream {
       this.socket.write('HTTP/1.1 100 Continue\r\n\r\n', 'latin1');
     }
     // Request view.
-    const v = new H1View();
+    const v = new MutableRequestView();
     v.method = head.method;
     let target = head.target;
     let authority = head.host ?? '';
@@ -318,7 +304,7 @@ export class H1Conn implements Downstream {
     this.#dispatch(v, info, bodyFraming);
   }
 
-  #dispatch(v: H1View, info: StreamInfo, bodyFraming: number): void {
+  #dispatch(v: MutableRequestView, info: StreamInfo, bodyFraming: number): void {
     const lr = this.lr;
     const action = dispatchLocalAction(lr, this, v, info);
     if (action === undefined) {

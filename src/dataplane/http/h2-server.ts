@@ -4,7 +4,7 @@
  */
 import http2 from 'node:http2';
 import { StreamInfo } from '../../observability/stream-info.js';
-import { hostWithoutPort, type RequestView } from '../router/request-view.js';
+import { hostWithoutPort, MutableRequestView } from '../router/request-view.js';
 import { ChunkDecoder } from './chunk-decoder.js';
 import { Detail, Flag } from './details.js';
 import type { Downstream } from './downstream.js';
@@ -16,19 +16,6 @@ import { normalizePath } from './path.js';
 
 /** Connection-specific headers that must not appear in HTTP/2 (RFC 9113 §8.2.2). */
 const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
-
-class H2View implements RequestView {
-  method = '';
-  path = '';
-  query = '';
-  authority = '';
-  host = '';
-  scheme = 'http';
-  port = 0;
-  lnames: string[] = [];
-  values: string[] = [];
-  parsedQuery: Map<string, string> | undefined = undefined;
-}
 
 class H2Downstream implements Downstream {
   readonly protocol = 'HTTP/2';
@@ -181,7 +168,7 @@ function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers:
   info.downstreamLocalAddress = facts.local;
   info.downstreamRemoteAddress = facts.remote;
   const ds = new H2Downstream(stream);
-  const v = new H2View();
+  const v = new MutableRequestView();
   v.method = String(headers[':method'] ?? 'GET');
   const target = String(headers[':path'] ?? '/');
   v.authority = String(headers[':authority'] ?? headers.host ?? '');
@@ -193,13 +180,17 @@ function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers:
   info.authority = v.authority;
   info.scheme = v.scheme;
   let hasLength = false;
+  const lnames: string[] = [];
+  const values: string[] = [];
+  v.lnames = lnames;
+  v.values = values;
   for (const k of Object.keys(headers)) {
     if (k.charCodeAt(0) === 58 || H2_FORBIDDEN.has(k)) continue;
     const val = headers[k];
     if (val === undefined) continue;
     if (k === 'content-length') hasLength = true;
-    if (Array.isArray(val)) for (const x of val) { v.lnames.push(k); v.values.push(x); }
-    else { v.lnames.push(k); v.values.push(String(val)); }
+    if (Array.isArray(val)) for (const x of val) { lnames.push(k); values.push(x); }
+    else { lnames.push(k); values.push(String(val)); }
   }
   info.reqNames = v.lnames;
   info.reqValues = v.values;

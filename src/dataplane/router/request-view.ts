@@ -25,6 +25,24 @@ export interface RequestView {
   parsedQuery?: Map<string, string> | undefined;
 }
 
+/**
+ * The mutable view the front ends fill per request (one class, so matching code sees one
+ * object shape whatever the protocol).
+ */
+export class MutableRequestView implements RequestView {
+  upgrade: string | undefined = undefined;
+  method = '';
+  path = '';
+  query = '';
+  authority = '';
+  host = '';
+  scheme = 'http';
+  port = 0;
+  lnames: readonly string[] = [];
+  values: readonly string[] = [];
+  parsedQuery: Map<string, string> | undefined = undefined;
+}
+
 /** First value of a header (names are lower-case), or undefined. */
 export function headerValue(req: RequestView, lname: string): string | undefined {
   const n = req.lnames;
