@@ -4,6 +4,12 @@
  */
 import type { StreamInfo } from '../../observability/stream-info.js';
 
+/**
+ * Buffers handed to sendHead/sendData/upgrade are valid only during the call: they may be a
+ * view of the process-wide read buffer (io/shared-read.ts). An implementation copies
+ * (`keep()`) whatever it does not consume before returning, including bytes passed to a
+ * socket or stream write, which may keep them queued.
+ */
 export interface Downstream {
   /** `HTTP/1.1`, `HTTP/1.0` or `HTTP/2`. */
   readonly protocol: string;

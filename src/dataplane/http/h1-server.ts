@@ -8,6 +8,9 @@ import type net from 'node:net';
 import { StreamInfo } from '../../observability/stream-info.js';
 import type { CompiledAction } from '../../runtime/actions.js';
 import { hostWithoutPort, MutableRequestView } from '../router/request-view.js';
+import { writeLatin1, type DirectWriteOwner } from '../io/direct-write.js';
+import { coarseNow, idleFor, track, untrack, type IdleTracked } from '../io/idle-sweeper.js';
+import { emitCopiesAsData, keep, readIntoShared, setSharedReadCallback } from '../io/shared-read.js';
 import { ChunkDecoder } from './chunk-decoder.js';
 import { ChunkedScanner } from './chunked.js';
 import { Detail, Flag } from './details.js';
@@ -31,7 +34,7 @@ const H2_PREFACE_START = Buffer.from('PRI * HTTP/2.0\r\n', 'latin1');
 const kConn = Symbol('portico.h1conn');
 type ConnSocket = net.Socket & { [kConn]?: H1Conn };
 
-export class H1Conn implements Downstream {
+export class H1Conn implements Downstream, DirectWriteOwner, IdleTracked {
   readonly socket: net.Socket;
   readonly lr: ListenerRuntime;
   protocol = 'HTTP/1.1';
@@ -52,6 +55,15 @@ export class H1Conn implements Downstream {
   #closed = false;
   #respStarted = false;
   #respDecoder: ChunkDecoder | null = null;
+  /** Direct writes still queued in libuv (the client is not reading fast enough). */
+  #directPending = 0;
+  /** The next pipelined request waits until the responses before it have left. */
+  #waitWrite = false;
+  /** Reads land in the shared buffer (io/shared-read.ts) instead of 'data' events. */
+  #shared = false;
+  /** The bytes being handled live in the shared buffer: copy what outlives the call. */
+  #ephemeral = false;
+  lastActive = 0;
   readonly peerIp: string;
   readonly listenerPort: number;
   readonly #local: string;
@@ -72,13 +84,18 @@ export class H1Conn implements Downstream {
     socket.on('close', H1Conn.#sClose);
     socket.on('error', H1Conn.#sError);
     socket.on('drain', H1Conn.#sDrain);
-    socket.setTimeout(lr.idleTimeoutMs, H1Conn.#sTimeout);
+    track(this); // idle timeout (io/idle-sweeper.ts), not a per-socket timer
     lr.connections.add(this);
   }
 
   // ---------------------------------------------------------------- socket events
 
   static #sData(this: ConnSocket, d: Buffer): void { this[kConn]!.#onData(d); }
+  static #sRead(this: ConnSocket, n: number, buf: Buffer): void {
+    const c = this[kConn]!;
+    c.#ephemeral = true;
+    try { c.#onData(buf.subarray(0, n)); } finally { c.#ephemeral = false; }
+  }
   static #sEnd(this: ConnSocket): void { this[kConn]!.#onEnd(); }
   static #sClose(this: ConnSocket): void { this[kConn]!.#onClose(); }
   static #sError(this: ConnSocket): void { /* 'close' follows */ }
@@ -86,9 +103,17 @@ export class H1Conn implements Downstream {
   static #sTimeout(this: ConnSocket): void { this[kConn]!.#onTimeout(); }
 
   #onData(d: Buffer): void {
+    this.lastActive = coarseNow();
     if (this.#first) {
       this.#first = false;
       if (d[0] === 0x50 /* P */ && startsWith(d, H2_PREFACE_START)) { this.#toH2(d); return; }
+      // HTTP/1.x for good: later reads go to the shared buffer (plain TCP only; TLS sockets
+      // decrypt in their own buffers).
+      const s = this.socket;
+      if ((s as { encrypted?: boolean }).encrypted !== true && readIntoShared(s, H1Conn.#sRead)) {
+        this.#shared = true;
+        s.removeListener('data', H1Conn.#sData);
+      }
     }
     if (this.#active) {
       if (this.#bodyMode !== BODY_NONE) {
@@ -119,22 +144,42 @@ export class H1Conn implements Downstream {
 
   #onClose(): void {
     this.#closed = true;
+    untrack(this);
     this.lr.connections.delete(this);
     const ex = this.#ex;
     if (ex !== null) ex.onDownstreamAbort();
   }
 
 
-  #onDrain(): void { this.#ex?.onDownstreamDrain(); }
+  #onDrain(): void {
+    this.#ex?.onDownstreamDrain();
+    if (this.#waitWrite && !this.#writeBlocked()) { this.#waitWrite = false; this.#next(); }
+  }
+
+  onDirectWriteDone(status: number): void {
+    this.#directPending--;
+    if (status >= 0 && this.#directPending === 0) this.#onDrain();
+  }
+
+  /** Responses not yet taken by the kernel: don't start the next pipelined one. */
+  #writeBlocked(): boolean { return this.#directPending > 0 || this.socket.writableNeedDrain; }
+
+  #write(h: string): void {
+    if (writeLatin1(this.socket, h, this)) this.#directPending++;
+  }
 
   #onTimeout(): void {
     if (!this.#active) this.socket.destroy();
   }
 
+  sweep(now: number): void {
+    if (!this.#active && idleFor(this.lastActive, this.lr.idleTimeoutMs, now)) this.socket.destroy();
+  }
+
 
   /** Keep pipelined bytes until the current exchange is over; stop reading past a limit. */
   #stash(d: Buffer): void {
-    this.#pending = this.#pending === null ? d : Buffer.concat([this.#pending, d]);
+    this.#pending = this.#pending === null ? (this.#ephemeral ? keep(d) : d) : Buffer.concat([this.#pending, d]);
     if (this.#pending.length > MAX_PIPELINED) this.socket.pause();
   }
 
@@ -144,7 +189,7 @@ export class H1Conn implements Downstream {
     s.removeListener('end', H1Conn.#sEnd);
     s.removeListener('close', H1Conn.#sClose);
     s.removeListener('drain', H1Conn.#sDrain);
-    s.setTimeout(0);
+    untrack(this);
     this.lr.connections.delete(this);
     s.pause();
     s.unshift(first);
@@ -157,10 +202,12 @@ export class H1Conn implements Downstream {
     this.#processing = true;
     try {
       while (off < data.length && !this.#active && !this.#closed) {
+        if (this.#writeBlocked()) { this.#waitWrite = true; break; }
         const head = this.#head;
         const n = parseRequestHead(data, off, data.length, head, DEFAULT_LIMITS);
         if (n === 0) {
-          this.#pending = off === 0 ? data : data.subarray(off);
+          const rest = off === 0 ? data : data.subarray(off);
+          this.#pending = this.#ephemeral ? keep(rest) : rest;
           return;
         }
         if (n < 0) { this.#protocolError(n, head.error); return; }
@@ -168,8 +215,14 @@ export class H1Conn implements Downstream {
         this.#startRequest(head, n);
         if (this.#bodyMode !== BODY_NONE && off < data.length) off += this.#feedBody(data, off);
       }
-      if (off < data.length && !this.#closed) this.#pending = data.subarray(off);
-      if (this.#pending !== null && this.#pending.length <= MAX_PIPELINED) this.socket.resume();
+      if (off < data.length && !this.#closed) this.#pending = this.#ephemeral ? keep(data.subarray(off)) : data.subarray(off);
+      const p = this.#pending;
+      if (p !== null) {
+        // Bounded buffering of what waits (pipelined requests, or all of it while earlier
+        // responses are still queued for a client that does not read).
+        if (p.length > MAX_PIPELINED) this.socket.pause();
+        else this.socket.resume();
+      }
     } finally {
       this.#processing = false;
     }
@@ -196,7 +249,10 @@ export class H1Conn implements Downstream {
     }
     if (used > 0 && !this.#discardBody) {
       const ex = this.#ex;
-      if (ex !== null) ex.onRequestData(off === 0 && used === data.length ? data : data.subarray(off, off + used));
+      if (ex !== null) {
+        const chunk = off === 0 && used === data.length ? data : data.subarray(off, off + used);
+        ex.onRequestData(this.#ephemeral ? keep(chunk) : chunk);
+      }
     }
     if (done) {
       this.#bodyMode = BODY_NONE;
@@ -366,13 +422,13 @@ export class H1Conn implements Downstream {
     info.responseWireBytes += h.length;
     const s = this.socket;
     if (noBody || body.length === 0) {
-      s.write(h, 'latin1');
+      this.#write(h);
     } else if (!this.#respEncode && this.#respDecoder === null && body.length <= SMALL_BODY) {
       // One write syscall for head + small body: latin1 maps bytes 1:1, so the body survives
       // the round trip, and a single string write is cheaper than cork/writev (perf-notes #4).
       info.responseWireBytes += body.length;
       info.bytesSent += body.length;
-      s.write(h + body.toString('latin1'), 'latin1');
+      this.#write(h + body.toString('latin1'));
     } else {
       s.cork();
       s.write(h, 'latin1');
@@ -383,6 +439,7 @@ export class H1Conn implements Downstream {
   }
 
   #writeBody(chunk: Buffer, info: StreamInfo): boolean {
+    chunk = keep(chunk); // the write may keep it queued; it may be the shared read buffer
     if (this.#respDecoder !== null) {
       let ok = true;
       for (const part of this.#respDecoder.decode(chunk)) {
@@ -424,8 +481,8 @@ export class H1Conn implements Downstream {
     h += '\r\n';
     info.responseWireBytes += h.length + body.length;
     const s = this.socket;
-    if (body.length === 0 || info.method === 'HEAD') s.write(h, 'latin1');
-    else if (body.length <= SMALL_BODY) s.write(h + body.toString('latin1'), 'latin1');
+    if (body.length === 0 || info.method === 'HEAD') this.#write(h);
+    else if (body.length <= SMALL_BODY) this.#write(h + body.toString('latin1'));
     else { s.cork(); s.write(h, 'latin1'); s.write(body); s.uncork(); }
   }
 
@@ -438,13 +495,14 @@ export class H1Conn implements Downstream {
     for (let i = 0; i < lnames.length; i++) h += `${lnames[i]}: ${values[i]}\r\n`;
     h += '\r\n';
     s.write(h, 'latin1');
-    if (rest.length) { info.bytesSent += rest.length; s.write(rest); }
+    if (rest.length) { info.bytesSent += rest.length; s.write(keep(rest)); }
     // From here on the socket is a byte pipe; H1Conn no longer parses it.
     s.removeListener('data', H1Conn.#sData);
     s.removeListener('end', H1Conn.#sEnd);
     s.removeListener('close', H1Conn.#sClose);
     s.removeListener('drain', H1Conn.#sDrain);
-    s.setTimeout(0);
+    untrack(this);
+    if (this.#shared) setSharedReadCallback(s, emitCopiesAsData); // the tunnel below reads 'data'
     this.#ex = null;
     this.lr.connections.delete(this);
     const pending = this.#pending;
@@ -492,11 +550,20 @@ export class H1Conn implements Downstream {
       return;
     }
     if (this.lr.draining) { this.socket.end(); return; }
-    if (!this.#processing && this.#pending !== null) {
+    if (!this.#processing) {
+      if (this.#writeBlocked()) this.#waitWrite = true;
+      else this.#next();
+    }
+  }
+
+  /** Go on with the next pipelined request, or read more. */
+  #next(): void {
+    if (this.#active || this.#closed) return;
+    if (this.#pending !== null) {
       const p = this.#pending;
       this.#pending = null;
       this.#process(p, 0);
-    } else if (!this.#processing) {
+    } else {
       this.socket.resume();
     }
   }
@@ -510,7 +577,7 @@ export class H1Conn implements Downstream {
    */
   drain(idleGraceMs = 0): void {
     if (this.#active) this.#keepAlive = false;
-    else if (idleGraceMs > 0) this.socket.setTimeout(idleGraceMs);
+    else if (idleGraceMs > 0) this.socket.setTimeout(idleGraceMs, H1Conn.#sTimeout);
     else this.socket.end();
   }
 }

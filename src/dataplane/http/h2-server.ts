@@ -3,6 +3,7 @@
  * Each stream becomes a RequestView + Exchange exactly like an HTTP/1.1 request.
  */
 import http2 from 'node:http2';
+import { keep } from '../io/shared-read.js';
 import { StreamInfo } from '../../observability/stream-info.js';
 import { hostWithoutPort, MutableRequestView } from '../router/request-view.js';
 import { ChunkDecoder } from './chunk-decoder.js';
@@ -55,15 +56,22 @@ class H2Downstream implements Downstream {
     }
     try { s.respond(h, { endStream: endNow, waitForTrailers }); } catch { return; }
     info.responseWireBytes += headBytes(lnames, values) + 13; // uncompressed estimate (+ :status)
-    if (!endNow) {
-      if (body.length) this.sendData(body, info);
-      if (complete) this.sendEnd(info);
+    if (endNow) return;
+    if (complete && !waitForTrailers && this.#decoder === null) {
+      // The whole small response at once: one DATA frame carrying END_STREAM.
+      info.bytesSent += body.length;
+      info.responseWireBytes += body.length;
+      s.end(keep(body));
+      return;
     }
+    if (body.length) this.sendData(body, info);
+    if (complete) this.sendEnd(info);
   }
 
   sendData(chunk: Buffer, info: StreamInfo): boolean {
     const s = this.stream;
     if (s.destroyed || s.closed) return true;
+    chunk = keep(chunk); // written streams keep it queued; it may be the shared read buffer
     if (this.#decoder !== null) {
       let ok = true;
       for (const p of this.#decoder.decode(chunk)) { info.bytesSent += p.length; info.responseWireBytes += p.length; ok = s.write(p); }

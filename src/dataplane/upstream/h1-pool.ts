@@ -8,6 +8,9 @@ import { ChunkedScanner } from '../http/chunked.js';
 import { createResponseHead, DEFAULT_LIMITS, parseResponseHead, type ResponseHead } from '../http/parser.js';
 import type { UpstreamFailure } from '../http/details.js';
 import type { UpstreamTls } from './tls-origin.js';
+import { writeLatin1, type DirectWriteOwner } from '../io/direct-write.js';
+import { coarseNow, idleFor, track, untrack, type IdleTracked } from '../io/idle-sweeper.js';
+import { emitCopiesAsData, keep, setSharedReadCallback, sharedOnread, sharedReads } from '../io/shared-read.js';
 
 /** Receives the events of one upstream exchange. Implemented by the proxy's Exchange. */
 export interface UpstreamHandler {
@@ -37,8 +40,11 @@ const S_DONE = 5;
 
 const EMPTY: Buffer = Buffer.alloc(0);
 
+const kUp = Symbol('portico.upstream');
+type UpSocket = net.Socket & { [kUp]?: H1Conn };
+
 /** One upstream HTTP/1.1 connection. */
-export class H1Conn {
+export class H1Conn implements DirectWriteOwner, IdleTracked {
   readonly socket: net.Socket;
   readonly pool: H1Pool;
   handler: UpstreamHandler | null = null;
@@ -57,29 +63,40 @@ export class H1Conn {
   #keepAlive = true;
   readonly #res: ResponseHead = createResponseHead();
   readonly #scanner = new ChunkedScanner();
+  /** Reads land in the shared buffer (io/shared-read.ts): copy what outlives the call. */
+  readonly #shared: boolean;
+  #ephemeral = false;
+  lastActive = 0;
+
+  static #read(this: UpSocket, n: number, buf: Buffer): void {
+    const c = this[kUp]!;
+    c.#ephemeral = true;
+    try { c.#onData(buf.subarray(0, n)); } finally { c.#ephemeral = false; }
+  }
 
   constructor(pool: H1Pool) {
     this.pool = pool;
     // TLS origination (DestinationRule tls) only when configured; plaintext stays net.connect.
     const t = pool.tls;
-    const s = t === undefined ? net.connect({ host: pool.address, port: pool.port, noDelay: true }) : t.connect(pool.address, pool.port, 'http/1.1');
+    // Plain TCP reads straight into the shared buffer (Node's public `onread` option).
+    this.#shared = t === undefined && sharedReads();
+    const s = t !== undefined ? t.connect(pool.address, pool.port, 'http/1.1')
+      : this.#shared ? net.connect({ host: pool.address, port: pool.port, noDelay: true, onread: sharedOnread(H1Conn.#read) })
+      : net.connect({ host: pool.address, port: pool.port, noDelay: true });
+    (s as UpSocket)[kUp] = this;
     this.socket = s;
     s.setTimeout(pool.connectTimeoutMs);
     s.on(t === undefined ? 'connect' : 'secureConnect', () => {
       this.connected = true;
-      s.setTimeout(pool.idleTimeoutMs);
+      s.setTimeout(0);
+      track(this); // idle timeout from here on (io/idle-sweeper.ts)
       this.pool.onConnected(this);
     });
-    s.on('data', (d: Buffer) => this.#onData(d));
+    if (!this.#shared) s.on('data', (d: Buffer) => this.#onData(d));
     s.on('end', () => this.#onClose());
     s.on('close', () => this.#onClose());
     s.on('error', (e: NodeJS.ErrnoException) => this.#onError(e));
-    s.on('timeout', () => {
-      if (!this.connected) this.#fail('connect', 'connect timeout');
-      else if (this.handler === null) this.destroy();
-      // An in-use connection idle for idleTimeoutMs: treat like a reset.
-      else this.#fail(this.gotBytes ? 'termination' : 'reset', 'idle timeout');
-    });
+    s.on('timeout', () => { if (!this.connected) this.#fail('connect', 'connect timeout'); });
     s.on('drain', () => this.handler?.onRequestDrain?.());
   }
 
@@ -90,14 +107,26 @@ export class H1Conn {
     this.requestDone = requestDone;
     this.gotBytes = false;
     this.requests++;
+    this.lastActive = coarseNow();
     if (body !== null && body.length > 0) {
       this.socket.cork();
       this.socket.write(head, 'latin1');
       this.socket.write(body);
       this.socket.uncork();
     } else {
-      this.socket.write(head, 'latin1');
+      writeLatin1(this.socket, head, this);
     }
+  }
+
+  sweep(now: number): void {
+    if (this.closed || !idleFor(this.lastActive, this.pool.idleTimeoutMs, now)) return;
+    if (this.handler === null) this.destroy();
+    // An in-use connection silent for idleTimeoutMs: treat like a reset.
+    else this.#fail(this.gotBytes ? 'termination' : 'reset', 'idle timeout');
+  }
+
+  onDirectWriteDone(status: number): void {
+    if (status >= 0) this.handler?.onRequestDrain?.();
   }
 
   /** Write request body bytes; false = upstream is pushing back (wait for 'drain'). */
@@ -116,6 +145,7 @@ export class H1Conn {
   /** Abort the exchange and close the socket (client went away, timeout...). */
   destroy(): void {
     this.handler = null;
+    untrack(this);
     if (!this.closed) {
       this.closed = true;
       this.pool.onClosed(this);
@@ -127,16 +157,19 @@ export class H1Conn {
     const h = this.handler;
     if (h === null) { this.destroy(); return; } // bytes on an idle connection: discard it
     this.gotBytes = true;
+    this.lastActive = coarseNow();
     if (this.state === S_HEAD) this.#onHeadData(h, d);
     else this.#onBody(h, d, 0);
   }
 
   #onHeadData(h: UpstreamHandler, d: Buffer): void {
+    // Views of the shared read buffer must be copied before they are kept (io/shared-read.ts).
+    const shared = this.#ephemeral && this.#pending === null;
     let data = this.#pending === null ? d : Buffer.concat([this.#pending, d]);
     for (;;) {
       const res = this.#res;
       const n = parseResponseHead(data, 0, data.length, res, DEFAULT_LIMITS);
-      if (n === 0) { this.#pending = data; return; }
+      if (n === 0) { this.#pending = shared ? keep(data) : data; return; }
       this.#pending = null;
       if (n < 0) { this.#fail('protocol', res.error); return; }
       const status = res.status;
@@ -148,6 +181,8 @@ export class H1Conn {
         sock.removeAllListeners('data');
         sock.removeAllListeners('timeout');
         sock.setTimeout(0);
+        untrack(this);
+        if (this.#shared) setSharedReadCallback(sock, emitCopiesAsData); // the tunnel reads 'data'
         if (h.onUpgrade) h.onUpgrade(res, sock, data.subarray(n));
         else sock.destroy();
         return;
@@ -254,6 +289,7 @@ export class H1Conn {
       this.state = S_DONE;
       this.closed = true;
       this.handler = null;
+      untrack(this);
       this.pool.onClosed(this);
       h.onResponseEnd();
       this.socket.destroy();
