@@ -3,6 +3,7 @@
  * upstreams whose Service port says `appProtocol: kubernetes.io/h2c`.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -47,7 +48,14 @@ describe('HTTP/2', () => {
   let port: number;
   let session: http2.ClientHttp2Session;
   let slow: http.Server;
+  let big: http.Server;
   const slowEvents: string[] = [];
+  /** What /big/<n> sends: n MiB of deterministic bytes in 16 KiB writes (chunked unless ?cl). */
+  const bigBody = (mib: number): Buffer => {
+    const out = Buffer.alloc(mib << 20);
+    for (let i = 0; i < out.length; i += 32) crypto.createHash('sha256').update(`${mib}:${i}`).digest().copy(out, i);
+    return out;
+  };
 
   before(async () => {
     echos = await startEchos('echo-a', 'echo-h2');
@@ -58,11 +66,30 @@ describe('HTTP/2', () => {
       res.on('close', () => { clearTimeout(t); slowEvents.push('closed'); });
     });
     const slowPort = await new Promise<number>((r) => slow.listen(0, '127.0.0.1', () => r((slow.address() as net.AddressInfo).port)));
+    big = http.createServer((req, res) => {
+      const u = new URL(req.url ?? '/', 'http://x');
+      const body = bigBody(Number(u.pathname.split('/')[2] ?? '1'));
+      if (u.searchParams.has('cl')) res.setHeader('content-length', body.length);
+      let off = 0;
+      const pump = (): void => {
+        while (off < body.length) {
+          const part = body.subarray(off, off + 16384);
+          off += part.length;
+          if (!res.write(part)) { res.once('drain', pump); return; }
+        }
+        res.end();
+      };
+      pump();
+    });
+    const bigPort = await new Promise<number>((r) => big.listen(0, '127.0.0.1', () => r((big.address() as net.AddressInfo).port)));
     port = await freePort();
     gw = await startTestGateway({
       'gw.yaml': istioGatewayYaml(port),
-      'svc.yaml': [serviceYaml('echo-a', [a.port]), serviceYaml('echo-h2', [h2.port], { appProtocol: 'kubernetes.io/h2c' }), serviceYaml('slow', [slowPort])].join('---\n'),
-      'vs.yaml': virtualServiceYaml('h2', `  - name: slow
+      'svc.yaml': [serviceYaml('echo-a', [a.port]), serviceYaml('echo-h2', [h2.port], { appProtocol: 'kubernetes.io/h2c' }), serviceYaml('slow', [slowPort]), serviceYaml('big', [bigPort])].join('---\n'),
+      'vs.yaml': virtualServiceYaml('h2', `  - name: big
+    match: [{uri: {prefix: /big/}}]
+    route: [{destination: {host: big.demo.svc.cluster.local, port: {number: 80}}}]
+  - name: slow
     match: [{uri: {prefix: /slow}}]
     route: [{destination: {host: slow.demo.svc.cluster.local, port: {number: 80}}}]
   - name: h2-upstream
@@ -82,6 +109,8 @@ describe('HTTP/2', () => {
     await gw?.close();
     slow?.closeAllConnections();
     await new Promise((r) => slow?.close(r));
+    big?.closeAllConnections();
+    await new Promise((r) => big?.close(r));
     await Promise.all((echos ?? []).map((e) => e.close()));
   });
 
@@ -98,6 +127,47 @@ describe('HTTP/2', () => {
     assert.equal(e.headers['x-custom'], 'v');
     assert.equal(e.headers['x-forwarded-for'], '127.0.0.1');
     assert.equal(e.headers['x-forwarded-proto'], 'http');
+  });
+
+  it('streams large responses to slow h2 readers with backpressure, intact (chunked and content-length)', { timeout: 60_000 }, async () => {
+    // The client stops reading for a while after every chunk, so HTTP/2 flow control fills
+    // and the gateway's stream writes push back: the upstream must pause and resume on
+    // 'drain', and every byte must arrive in order.
+    const s2 = http2.connect(`http://127.0.0.1:${port}`);
+    s2.on('error', () => {});
+    try {
+      const get = (path: string): Promise<{ status: number; hash: string; bytes: number }> => new Promise((resolve, reject) => {
+        const st = s2.request({ ':method': 'GET', ':path': path, ':authority': 'h2.example.com' });
+        const h = crypto.createHash('sha256');
+        let status = 0;
+        let bytes = 0;
+        st.on('response', (hd) => { status = Number(hd[':status']); });
+        st.on('data', (d: Buffer) => {
+          h.update(d);
+          bytes += d.length;
+          st.pause();
+          setTimeout(() => st.resume(), 2);
+        });
+        st.on('end', () => resolve({ status, hash: h.digest('hex'), bytes }));
+        st.on('error', reject);
+      });
+      const [a, b] = await Promise.all([get('/big/4'), get('/big/3?cl')]);
+      for (const [r, mib] of [[a, 4], [b, 3]] as const) {
+        assert.equal(r.status, 200);
+        assert.equal(r.bytes, mib << 20);
+        assert.equal(r.hash, crypto.createHash('sha256').update(bigBody(mib)).digest('hex'), `body of /big/${mib}`);
+      }
+    } finally {
+      s2.close();
+    }
+  });
+
+  it('joins h2 cookie crumbs with "; " and keeps repeated headers for the HTTP/1.1 upstream (RFC 9113 §8.2.3)', async () => {
+    const r = await h2req(session, { ':method': 'GET', ':path': '/cookies', ':authority': 'h2.example.com', cookie: ['a=1', 'b=2', 'c=3'], 'x-multi': ['one', 'two'] });
+    assert.equal(r.status, 200);
+    const e = JSON.parse(r.body) as Echo;
+    assert.equal(e.headers['cookie'], 'a=1; b=2; c=3');
+    assert.equal(e.headers['x-multi'], 'one, two');
   });
 
   it('HTTP/1.1 still works on the same port', async () => {

@@ -18,6 +18,10 @@ import { normalizePath } from './path.js';
 /** Connection-specific headers that must not appear in HTTP/2 (RFC 9113 §8.2.2). */
 const H2_FORBIDDEN = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
+const kDs = Symbol('portico.h2ds');
+type DsStream = http2.ServerHttp2Stream & { [kDs]?: H2Downstream };
+const NOOP = (): void => {};
+
 class H2Downstream implements Downstream {
   readonly protocol = 'HTTP/2';
   readonly stream: http2.ServerHttp2Stream;
@@ -25,9 +29,30 @@ class H2Downstream implements Downstream {
   #decoder: ChunkDecoder | null = null;
   /** Upstream trailers to send when the stream asks for them (gRPC status). */
   #trailers: http2.OutgoingHttpHeaders | null = null;
+  /** 'drain' is listened to only once a write pushed back (most responses never do). */
+  #drainHooked = false;
 
   constructor(stream: http2.ServerHttp2Stream) {
     this.stream = stream;
+    (stream as DsStream)[kDs] = this;
+    // Shared handlers, no closures per stream.
+    stream.on('error', NOOP);
+    stream.on('close', H2Downstream.#onClose);
+  }
+
+  static #onClose(this: DsStream): void {
+    const ds = this[kDs]!;
+    const ex = ds.ex;
+    if (ex !== null) ex.onDownstreamAbort();
+  }
+
+  static #onDrain(this: DsStream): void { this[kDs]!.ex?.onDownstreamDrain(); }
+
+  #write(chunk: Buffer): boolean {
+    const s = this.stream;
+    const ok = s.write(chunk);
+    if (!ok && !this.#drainHooked) { this.#drainHooked = true; s.on('drain', H2Downstream.#onDrain); }
+    return ok;
   }
 
   sendHead(status: number, lnames: readonly string[], values: readonly string[], contentLength: number,
@@ -74,12 +99,12 @@ class H2Downstream implements Downstream {
     chunk = keep(chunk); // written streams keep it queued; it may be the shared read buffer
     if (this.#decoder !== null) {
       let ok = true;
-      for (const p of this.#decoder.decode(chunk)) { info.bytesSent += p.length; info.responseWireBytes += p.length; ok = s.write(p); }
+      for (const p of this.#decoder.decode(chunk)) { info.bytesSent += p.length; info.responseWireBytes += p.length; ok = this.#write(p); }
       return ok;
     }
     info.bytesSent += chunk.length;
     info.responseWireBytes += chunk.length;
-    return s.write(chunk);
+    return this.#write(chunk);
   }
 
   sendEnd(_info: StreamInfo): void {
@@ -119,7 +144,7 @@ class H2Downstream implements Downstream {
 /** Create the HTTP/2 server for one listener; connections arrive through h2Handoff. */
 export function createH2Server(lr: ListenerRuntime): http2.Http2Server {
   const server = http2.createServer({ maxSessionMemory: 64, settings: { maxConcurrentStreams: 1000 } });
-  server.on('stream', (stream, headers) => onStream(lr, stream, headers));
+  server.on('stream', (stream, headers, _flags, raw?: string[]) => onStream(lr, stream, headers, raw));
   server.on('sessionError', () => {});
   server.on('session', (session) => {
     session.on('error', () => {});
@@ -165,8 +190,7 @@ function sessionFacts(session: http2.Http2Session | undefined): SessionFacts {
   return f;
 }
 
-function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
-  stream.on('error', () => {});
+function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, raw: string[] | undefined): void {
   const facts = sessionFacts(stream.session);
   const info = new StreamInfo();
   info.startMs = Date.now();
@@ -192,13 +216,30 @@ function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers:
   const values: string[] = [];
   v.lnames = lnames;
   v.values = values;
-  for (const k of Object.keys(headers)) {
-    if (k.charCodeAt(0) === 58 || H2_FORBIDDEN.has(k)) continue;
-    const val = headers[k];
-    if (val === undefined) continue;
-    if (k === 'content-length') hasLength = true;
-    if (Array.isArray(val)) for (const x of val) { lnames.push(k); values.push(x); }
-    else { lnames.push(k); values.push(String(val)); }
+  if (raw !== undefined) {
+    // The flat [name, value, ...] list node:http2 parsed (names lower-case): no object walk.
+    let cookie: string | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      const k = raw[i]!;
+      if (k.charCodeAt(0) === 58) continue;
+      const val = raw[i + 1]!;
+      // RFC 9113 §8.2.3: cookie crumbs are joined with "; " for an HTTP/1.1 hop.
+      if (k === 'cookie') { cookie = cookie === undefined ? val : `${cookie}; ${val}`; continue; }
+      if (H2_FORBIDDEN.has(k)) continue;
+      if (k === 'content-length') hasLength = true;
+      lnames.push(k);
+      values.push(val);
+    }
+    if (cookie !== undefined) { lnames.push('cookie'); values.push(cookie); }
+  } else {
+    for (const k of Object.keys(headers)) {
+      if (k.charCodeAt(0) === 58 || H2_FORBIDDEN.has(k)) continue;
+      const val = headers[k];
+      if (val === undefined) continue;
+      if (k === 'content-length') hasLength = true;
+      if (Array.isArray(val)) for (const x of val) { lnames.push(k); values.push(x); }
+      else { lnames.push(k); values.push(String(val)); }
+    }
   }
   info.reqNames = v.lnames;
   info.reqValues = v.values;
@@ -222,8 +263,6 @@ function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers:
   const framing = ended ? BODY_NONE : hasLength ? BODY_LENGTH : BODY_STREAM;
   const ex = new Exchange(ds, v, info, action, { peerIp: facts.peerIp, listenerPort: lr.port, lr }, lr.sink, framing, ended);
   ds.ex = ex;
-  stream.on('close', () => { if (ds.ex !== null) ex.onDownstreamAbort(); });
-  stream.on('drain', () => ex.onDownstreamDrain());
   ex.start();
   if (!ended) {
     stream.on('data', (d: Buffer) => ex.onRequestData(d));
