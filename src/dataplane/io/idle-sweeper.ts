@@ -39,9 +39,12 @@ export function track(t: IdleTracked): void {
   tracked.add(t);
 }
 
-/** True when `lastActive` is at least `idleMs` ago for sure (the coarse clock lags up to SWEEP_MS). */
+/**
+ * True when `lastActive` is at least `idleMs` ago for sure (the coarse clock lags up to
+ * SWEEP_MS). `idleMs` ≤ 0 means no idle timeout (Envoy's 0s), never true.
+ */
 export function idleFor(lastActive: number, idleMs: number, at: number): boolean {
-  return at - lastActive >= idleMs + SWEEP_MS;
+  return idleMs > 0 && at - lastActive >= idleMs + SWEEP_MS;
 }
 
 export function untrack(t: IdleTracked): void { tracked.delete(t); }

@@ -118,11 +118,13 @@ export class H1Conn implements DirectWriteOwner, IdleTracked {
     }
   }
 
+  /**
+   * Envoy's upstream idle_timeout (DestinationRule connectionPool.http.idleTimeout): the time
+   * with no active request. A connection busy with an exchange is never idle; slow answers
+   * are bounded by route timeouts instead.
+   */
   sweep(now: number): void {
-    if (this.closed || !idleFor(this.lastActive, this.pool.idleTimeoutMs, now)) return;
-    if (this.handler === null) this.destroy();
-    // An in-use connection silent for idleTimeoutMs: treat like a reset.
-    else this.#fail(this.gotBytes ? 'termination' : 'reset', 'idle timeout');
+    if (!this.closed && this.handler === null && idleFor(this.lastActive, this.pool.idleTimeoutMs, now)) this.destroy();
   }
 
   onDirectWriteDone(status: number): void {
@@ -278,6 +280,7 @@ export class H1Conn implements DirectWriteOwner, IdleTracked {
     }
     this.state = S_IDLE;
     this.reused = true;
+    this.lastActive = coarseNow(); // idle from now
     this.pool.release(this);
   }
 
