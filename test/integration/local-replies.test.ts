@@ -170,6 +170,17 @@ spec:
     assert.equal(l.route_name, '-');
   });
 
+  it('logs a local reply with x-forwarded-for (peer appended) and a generated x-request-id, as Envoy does', async () => {
+    const r = await request(port, { path: '/stamp', host: 'unknown.test', headers: { 'x-forwarded-for': '203.0.113.9', 'user-agent': 'stamp-test' } });
+    assert.equal(r.status, 404);
+    const l = await waitFor(() => gw.logs.find((x) => x.user_agent === 'stamp-test'), 3000);
+    assert.equal(l.x_forwarded_for, '203.0.113.9, 127.0.0.1');
+    assert.match(String(l.request_id), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const own = await request(port, { path: '/stamp', host: 'unknown.test', headers: { 'x-request-id': 'own-id-1' } });
+    assert.equal(own.status, 404);
+    assert.equal((await logFor('own-id-1')).x_forwarded_for, '127.0.0.1');
+  });
+
   it('answers 404 NR for a known host when no route matches', async () => {
     const r = await request(port, { path: '/nothing/here', host: 'known.test', headers: { 'x-request-id': 'nr-path' } });
     assert.equal(r.status, 404);

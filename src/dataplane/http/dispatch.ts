@@ -3,6 +3,7 @@
  * everything that needs no upstream (404, httpsRedirect, redirect, direct response) and
  * hand back the forward action otherwise.
  */
+import { randomUUID } from 'node:crypto';
 import type { StreamInfo, StreamSink } from '../../observability/stream-info.js';
 import type { CompiledAction } from '../../runtime/actions.js';
 import { applyHeaderOps } from '../../runtime/actions.js';
@@ -63,14 +64,14 @@ export function dispatchLocalAction(lr: ListenerRuntime, ds: Downstream, req: Re
   if (found !== undefined && found.server.ir.httpsRedirect && req.scheme !== 'https') {
     info.detail = Detail.httpsRedirect;
     const loc = `https://${req.host}${req.path}${req.query ? `?${req.query}` : ''}`;
-    finishLocal(lr, ds, info, 301, ['location'], [loc], NOT_FOUND);
+    finishLocal(lr, ds, req, info, 301, ['location'], [loc], NOT_FOUND);
     return undefined;
   }
   const route = found?.route;
   if (route === undefined) {
     info.addFlag(Flag.NoRouteFound);
     info.detail = Detail.routeNotFound;
-    finishLocal(lr, ds, info, 404, [], [], NOT_FOUND);
+    finishLocal(lr, ds, req, info, 404, [], [], NOT_FOUND);
     return undefined;
   }
   const a = route.action;
@@ -82,7 +83,7 @@ export function dispatchLocalAction(lr: ListenerRuntime, ds: Downstream, req: Re
     let n: readonly string[] = a.body.length ? ['content-type'] : [];
     let v: readonly string[] = a.body.length ? ['text/plain'] : [];
     if (a.responseOps) ({ lnames: n, values: v } = applyHeaderOps(a.responseOps, n, v, info));
-    finishLocal(lr, ds, info, a.status, n, v, a.body);
+    finishLocal(lr, ds, req, info, a.status, n, v, a.body);
     return undefined;
   }
   // Redirect.
@@ -91,15 +92,45 @@ export function dispatchLocalAction(lr: ListenerRuntime, ds: Downstream, req: Re
   let n: readonly string[] = ['location'];
   let v: readonly string[] = [location];
   if (a.responseOps) ({ lnames: n, values: v } = applyHeaderOps(a.responseOps, n, v, info));
-  finishLocal(lr, ds, info, a.ir.statusCode, n, v, NOT_FOUND);
+  finishLocal(lr, ds, req, info, a.ir.statusCode, n, v, NOT_FOUND);
   return undefined;
 }
 
-function finishLocal(lr: ListenerRuntime, ds: Downstream, info: StreamInfo, status: number,
+function finishLocal(lr: ListenerRuntime, ds: Downstream, req: RequestView, info: StreamInfo, status: number,
   lnames: readonly string[], values: readonly string[], body: Buffer): void {
+  stampLocal(req, info);
   localReply(ds, status, lnames, values, body, info);
   info.endHr = performance.now();
   lr.sink.onStreamDone(info);
+}
+
+/**
+ * Envoy mutates request headers before routing, so a locally answered request logs the same
+ * x-request-id (the client's, else a generated one) and x-forwarded-for (the client's with the
+ * peer appended) as a forwarded one would.
+ */
+function stampLocal(req: RequestView, info: StreamInfo): void {
+  const n = req.lnames;
+  const v = req.values;
+  let xff: string | undefined;
+  let id = '';
+  for (let i = 0; i < n.length; i++) {
+    const k = n[i]!;
+    if (k === 'x-request-id') { if (id === '') id = v[i]!; }
+    else if (k === 'x-forwarded-for') xff = xff === undefined ? v[i]! : `${xff}, ${v[i]!}`;
+  }
+  if (info.requestId === '') info.requestId = id !== '' ? id : randomUUID();
+  if (info.xForwardedFor === '') {
+    const peer = peerOf(info.downstreamRemoteAddress);
+    if (peer !== '') info.xForwardedFor = xff === undefined ? peer : `${xff}, ${peer}`;
+  }
+}
+
+/** `1.2.3.4:5` → `1.2.3.4`, `[::1]:5` → `::1`. */
+function peerOf(addr: string): string {
+  if (addr.charCodeAt(0) === 91 /* [ */) return addr.slice(1, addr.indexOf(']'));
+  const c = addr.lastIndexOf(':');
+  return c === -1 ? addr : addr.slice(0, c);
 }
 
 const DEFAULT_PORT: Readonly<Record<string, number>> = { http: 80, https: 443 };
