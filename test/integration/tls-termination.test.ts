@@ -145,6 +145,15 @@ spec:
     assert.equal(other.cipher, 'ECDHE-ECDSA-AES256-GCM-SHA384');
   });
 
+  it('default ciphers are Envoy\'s: AES-128-GCM preferred (TLS 1.3 and 1.2), no CBC suites', async () => {
+    // The client offers AES-256 first: the server's preference (Envoy/BoringSSL order) wins.
+    const t13 = await httpsRequest(port, { sni: 'shop.example.com', ca: ca.certPem, minVersion: 'TLSv1.3' });
+    assert.equal(t13.cipher, 'TLS_AES_128_GCM_SHA256');
+    const t12 = await httpsRequest(port, { sni: 'shop.example.com', ca: ca.certPem, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256' });
+    assert.equal(t12.cipher, 'ECDHE-ECDSA-AES128-GCM-SHA256');
+    await assert.rejects(httpsRequest(port, { sni: 'shop.example.com', ca: ca.certPem, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA' }), /handshake failure|alert/i);
+  });
+
   it('MUTUAL: refuses no certificate, a certificate from another CA, and a SAN not listed', async () => {
     await assert.rejects(httpsRequest(port, { sni: 'secure.test', ca: ca.certPem }));
     await assert.rejects(httpsRequest(port, { sni: 'secure.test', ca: ca.certPem, cert: strangerClient.certPem, key: strangerClient.keyPem }));

@@ -43,6 +43,18 @@ const HELLO_TIMEOUT_MS = 15_000;
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** What the TLS runtime needs from its listener (the plaintext ListenerRuntime). */
+/**
+ * TLS 1.3 suites in BoringSSL's order on CPUs with AES instructions (what Envoy negotiates):
+ * AES-128-GCM first. TLS 1.3 suites are not configurable per server (as in Envoy).
+ */
+const TLS13_SUITES = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
+/**
+ * Envoy's default server cipher list for TLS 1.2 (non-FIPS; its equal-preference groups
+ * `[A|B]` written as A before B, which OpenSSL's syntax cannot express).
+ */
+const ENVOY_SERVER_CIPHERS = `${TLS13_SUITES}:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305:` +
+  'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384';
+
 export type BaseListener = ListenerRuntime;
 
 /** TLS state of one bound listener; survives snapshots, updated on each swap. */
@@ -272,7 +284,7 @@ class Terminator {
     const stamp = `${v.version}|${ca?.version ?? 0}`;
     if (stamp === this.#stamp) return true;
     if (stamp === this.#failed) return false;
-    let ciphers = t.cipherSuites?.length ? t.cipherSuites.join(':') : tls.DEFAULT_CIPHERS;
+    let ciphers = t.cipherSuites?.length ? `${TLS13_SUITES}:${t.cipherSuites.join(':')}` : ENVOY_SERVER_CIPHERS;
     // OpenSSL 3 refuses TLS 1.0/1.1 (SHA-1 signatures) at its default security level.
     if (t.minVersion === 'TLSv1' || t.minVersion === 'TLSv1.1') ciphers += ':@SECLEVEL=0';
     try {
