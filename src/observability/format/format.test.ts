@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { StreamInfo } from '../stream-info.js';
 import {
   compileFormat, compileHeaderValue, createJsonFormatter, createTextFormatter, FormatError, ISTIO_JSON_FORMAT,
-  ISTIO_TEXT_FORMAT, istioTextFormat, OPERATORS, tokenizeFormat,
+  ISTIO_TEXT_FORMAT, istioTextFormat, OPERATORS, render, tokenizeFormat,
 } from './index.js';
 import { compileTimeFormat } from './strftime.js';
 
@@ -256,6 +256,22 @@ describe('format: JSON', () => {
   it('custom keys from any request or response header, nested objects, mixed literals', () => {
     const f = createJsonFormatter({ waf: '%REQ(X-WAF-SCORE)%', nested: { ct: '%RESP(content-type)%', none: '%REQ(x-none)%' }, mixed: 'code=%RESPONSE_CODE%' });
     assert.equal(f.format(sample()), '{"waf":"87","nested":{"ct":"text/plain","none":"-"},"mixed":"code=418"}\n');
+  });
+
+  it('the generated TEXT renderer equals the generic one, whatever the literals hold', () => {
+    const formats = [
+      ISTIO_TEXT_FORMAT,
+      'plain literal only',
+      '"quoted" \\back\\slash ${not.a.template} `tick` \u2028 é → %RESPONSE_CODE%\n%REQ(:METHOD)%',
+      "'); process.exit(1); ('%PROTOCOL%')",
+      '%REQ(x-none)%%RESPONSE_CODE%%REQ(x-none)%',
+    ];
+    for (const src of formats) {
+      for (const omit of [false, true]) {
+        const got = createTextFormatter(src, { omitEmptyValues: omit }).format(sample());
+        assert.equal(got, render(compileFormat(src), sample(), omit ? '' : '-'), src);
+      }
+    }
   });
 
   it('omitEmptyValues drops keys with empty values (and empty objects)', () => {
