@@ -539,6 +539,7 @@ export class H1Conn implements Downstream, DirectWriteOwner, IdleTracked {
 
   exchangeDone(): void {
     this.#ex = null;
+    this.lastActive = coarseNow(); // idle from the end of the response, not from its request
     if (this.#bodyMode !== BODY_NONE && this.#discardBody) {
       this.#active = false;
       this.socket.end();
