@@ -274,6 +274,23 @@ describe('format: JSON', () => {
     }
   });
 
+  it('the generated JSON renderer quotes values and keys safely, whatever they hold', () => {
+    const spec = {
+      'k"ey\\${x}`': '%RESPONSE_CODE%',
+      mixed: 'a "q" %REQ(:METHOD)% \\ é → \u2028',
+      empty: '%REQ(x-none)%',
+      nested: { "'); process.exit(1); ('": '%PROTOCOL%', deeper: { v: 'lit only' } },
+    };
+    const line = createJsonFormatter(spec).format(sample());
+    assert.ok(line.endsWith('\n'));
+    const o = JSON.parse(line) as Record<string, unknown>;
+    const i = sample();
+    assert.equal(o['k"ey\\${x}`'], String(i.responseCode));
+    assert.equal(o['mixed'], `a "q" ${i.method} \\ é → \u2028`);
+    assert.equal(o['empty'], '-');
+    assert.deepEqual(o['nested'], { "'); process.exit(1); ('": i.protocol, deeper: { v: 'lit only' } });
+  });
+
   it('omitEmptyValues drops keys with empty values (and empty objects)', () => {
     const f = createJsonFormatter({ a: '%REQ(x-none)%', b: '%RESPONSE_CODE%', c: { d: '%REQ(x-none)%' } }, { omitEmptyValues: true });
     assert.equal(f.format(sample()), '{"b":"418"}\n');
