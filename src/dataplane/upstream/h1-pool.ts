@@ -184,9 +184,14 @@ export class H1Conn implements DirectWriteOwner, IdleTracked {
         sock.removeAllListeners('timeout');
         sock.setTimeout(0);
         untrack(this);
-        if (this.#shared) setSharedReadCallback(sock, emitCopiesAsData); // the tunnel reads 'data'
-        if (h.onUpgrade) h.onUpgrade(res, sock, data.subarray(n));
-        else sock.destroy();
+        // The tunnel reads 'data' events: turn shared-buffer reads back into them. A Node without
+        // the slot to do that cannot tunnel this socket: fail it rather than lose bytes.
+        if ((this.#shared && !setSharedReadCallback(sock, emitCopiesAsData)) || !h.onUpgrade) {
+          sock.destroy();
+          if (h.onUpgrade) h.onUpstreamError('protocol', false, 'upgrade_unsupported');
+          return;
+        }
+        h.onUpgrade(res, sock, data.subarray(n));
         return;
       }
       if (status >= 100 && status < 200) { // interim: skip (RFC 9110 §15.2)
