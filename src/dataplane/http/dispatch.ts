@@ -12,6 +12,7 @@ import { findRoute } from '../router/route-table.js';
 import type { RequestView } from '../router/request-view.js';
 import { Detail, Flag } from './details.js';
 import type { Downstream } from './downstream.js';
+import { appendForwardedFor } from './forwarded.js';
 import { localReply } from './local-reply.js';
 
 /** Per-listener state the front ends read on every request. `table` is swapped atomically. */
@@ -53,8 +54,11 @@ export interface TlsConnInfo {
 
 const NOT_FOUND = Buffer.alloc(0);
 
-/** Route the request; returns the forward action, or undefined when it was answered here. */
-export function dispatchLocalAction(lr: ListenerRuntime, ds: Downstream, req: RequestView, info: StreamInfo):
+/**
+ * Route the request; returns the forward action, or undefined when it was answered here.
+ * `peerIp` is the connection's peer (X-Forwarded-For of a local reply).
+ */
+export function dispatchLocalAction(lr: ListenerRuntime, ds: Downstream, req: RequestView, info: StreamInfo, peerIp: string):
   Extract<CompiledAction, { type: 'forward' }> | undefined {
   const tls = lr.tls;
   if (tls !== undefined) info.requestedServerName = tls.sni;
@@ -64,14 +68,14 @@ export function dispatchLocalAction(lr: ListenerRuntime, ds: Downstream, req: Re
   if (found !== undefined && found.server.ir.httpsRedirect && req.scheme !== 'https') {
     info.detail = Detail.httpsRedirect;
     const loc = `https://${req.host}${req.path}${req.query ? `?${req.query}` : ''}`;
-    finishLocal(lr, ds, req, info, 301, ['location'], [loc], NOT_FOUND);
+    finishLocal(lr, ds, req, peerIp, info, 301, ['location'], [loc], NOT_FOUND);
     return undefined;
   }
   const route = found?.route;
   if (route === undefined) {
     info.addFlag(Flag.NoRouteFound);
     info.detail = Detail.routeNotFound;
-    finishLocal(lr, ds, req, info, 404, [], [], NOT_FOUND);
+    finishLocal(lr, ds, req, peerIp, info, 404, [], [], NOT_FOUND);
     return undefined;
   }
   const a = route.action;
@@ -83,7 +87,7 @@ export function dispatchLocalAction(lr: ListenerRuntime, ds: Downstream, req: Re
     let n: readonly string[] = a.body.length ? ['content-type'] : [];
     let v: readonly string[] = a.body.length ? ['text/plain'] : [];
     if (a.responseOps) ({ lnames: n, values: v } = applyHeaderOps(a.responseOps, n, v, info));
-    finishLocal(lr, ds, req, info, a.status, n, v, a.body);
+    finishLocal(lr, ds, req, peerIp, info, a.status, n, v, a.body);
     return undefined;
   }
   // Redirect.
@@ -92,13 +96,13 @@ export function dispatchLocalAction(lr: ListenerRuntime, ds: Downstream, req: Re
   let n: readonly string[] = ['location'];
   let v: readonly string[] = [location];
   if (a.responseOps) ({ lnames: n, values: v } = applyHeaderOps(a.responseOps, n, v, info));
-  finishLocal(lr, ds, req, info, a.ir.statusCode, n, v, NOT_FOUND);
+  finishLocal(lr, ds, req, peerIp, info, a.ir.statusCode, n, v, NOT_FOUND);
   return undefined;
 }
 
-function finishLocal(lr: ListenerRuntime, ds: Downstream, req: RequestView, info: StreamInfo, status: number,
+function finishLocal(lr: ListenerRuntime, ds: Downstream, req: RequestView, peerIp: string, info: StreamInfo, status: number,
   lnames: readonly string[], values: readonly string[], body: Buffer): void {
-  stampLocal(req, info);
+  stampLocal(req, info, peerIp);
   localReply(ds, status, lnames, values, body, info);
   info.endHr = performance.now();
   lr.sink.onStreamDone(info);
@@ -109,7 +113,7 @@ function finishLocal(lr: ListenerRuntime, ds: Downstream, req: RequestView, info
  * x-request-id (the client's, else a generated one) and x-forwarded-for (the client's with the
  * peer appended) as a forwarded one would.
  */
-function stampLocal(req: RequestView, info: StreamInfo): void {
+function stampLocal(req: RequestView, info: StreamInfo, peerIp: string): void {
   const n = req.lnames;
   const v = req.values;
   let xff: string | undefined;
@@ -120,17 +124,7 @@ function stampLocal(req: RequestView, info: StreamInfo): void {
     else if (k === 'x-forwarded-for') xff = xff === undefined ? v[i]! : `${xff}, ${v[i]!}`;
   }
   if (info.requestId === '') info.requestId = id !== '' ? id : randomUUID();
-  if (info.xForwardedFor === '') {
-    const peer = peerOf(info.downstreamRemoteAddress);
-    if (peer !== '') info.xForwardedFor = xff === undefined ? peer : `${xff}, ${peer}`;
-  }
-}
-
-/** `1.2.3.4:5` → `1.2.3.4`, `[::1]:5` → `::1`. */
-function peerOf(addr: string): string {
-  if (addr.charCodeAt(0) === 91 /* [ */) return addr.slice(1, addr.indexOf(']'));
-  const c = addr.lastIndexOf(':');
-  return c === -1 ? addr : addr.slice(0, c);
+  if (info.xForwardedFor === '' && peerIp !== '') info.xForwardedFor = appendForwardedFor(xff, peerIp);
 }
 
 const DEFAULT_PORT: Readonly<Record<string, number>> = { http: 80, https: 443 };

@@ -17,7 +17,7 @@ import { Detail, failureReply, Flag, type UpstreamFailure } from './details.js';
 import type { Downstream } from './downstream.js';
 import type { ResponseHead } from './parser.js';
 import type { ListenerRuntime } from './dispatch.js';
-import { forwardedClientCert, trustedClientAddress } from './forwarded.js';
+import { appendForwardedFor, forwardedClientCert, trustedClientAddress } from './forwarded.js';
 import { localReply, textReply } from './local-reply.js';
 
 /** Request body framing as it arrives from downstream. */
@@ -196,7 +196,7 @@ export class Exchange implements UpstreamHandler {
     const lr = this.#conn.lr;
     // Trusted hops (F19/F32): the client is the N-th address from the right, computed before appending.
     const trusted = lr?.trustedProxies ? trustedClientAddress(xff, lr.trustedProxies) : undefined;
-    xff = xff === undefined ? peer : `${xff}, ${peer}`;
+    xff = appendForwardedFor(xff, peer);
     info.xForwardedFor = xff;
     if (trusted !== undefined) {
       info.downstreamRemoteAddress = trusted.includes(':') ? `[${trusted}]:0` : `${trusted}:0`;

@@ -14,6 +14,11 @@
  */
 import type { ForwardClientCertMode, ListenerRuntime } from './dispatch.js';
 
+/** X-Forwarded-For as sent upstream (Envoy use_remote_address): the client's list, then the peer. */
+export function appendForwardedFor(clientXff: string | undefined, peer: string): string {
+  return clientXff === undefined ? peer : `${clientXff}, ${peer}`;
+}
+
 /** Modes accepted by --forward-client-cert. */
 export const FORWARD_CLIENT_CERT_MODES: readonly ForwardClientCertMode[] = ['SANITIZE', 'FORWARD_ONLY', 'APPEND_FORWARD', 'SANITIZE_SET', 'ALWAYS_FORWARD_ONLY'];
 

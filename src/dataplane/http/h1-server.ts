@@ -362,7 +362,7 @@ export class H1Conn implements Downstream, DirectWriteOwner, IdleTracked {
 
   #dispatch(v: MutableRequestView, info: StreamInfo, bodyFraming: number): void {
     const lr = this.lr;
-    const action = dispatchLocalAction(lr, this, v, info);
+    const action = dispatchLocalAction(lr, this, v, info, this.peerIp);
     if (action === undefined) {
       // Answered locally (404, redirect, direct response): the body, if any, is discarded.
       this.#afterLocal();

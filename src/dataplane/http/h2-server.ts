@@ -257,7 +257,7 @@ function onStream(lr: ListenerRuntime, stream: http2.ServerHttp2Stream, headers:
     return;
   }
   v.path = path;
-  const action = dispatchLocalAction(lr, ds, v, info);
+  const action = dispatchLocalAction(lr, ds, v, info, facts.peerIp);
   if (action === undefined) return;
   const ended = stream.readableEnded || (stream as unknown as { endAfterHeaders?: boolean }).endAfterHeaders === true;
   const framing = ended ? BODY_NONE : hasLength ? BODY_LENGTH : BODY_STREAM;

@@ -24,8 +24,9 @@ interface StreamHandle {
 }
 type WriteWrapCtor = new () => WriteReq;
 interface WriteReq {
-  handle: StreamHandle; oncomplete: (this: WriteReq, status: number) => void;
-  async: boolean; bytes: number; buffer: null; owner: DirectWriteOwner | null; socket: net.Socket | null;
+  /** The only property the native side reads (on completion of an asynchronous write). */
+  oncomplete: (this: WriteReq, status: number) => void;
+  owner: DirectWriteOwner | null; socket: net.Socket | null;
 }
 type RawSocket = net.Socket & { _handle: StreamHandle | null; encrypted?: boolean };
 // socket.bytesWritten reads the handle's own counter, so direct writes are counted there too.
@@ -79,7 +80,6 @@ export function writeLatin1(socket: net.Socket, s: string, owner: DirectWriteOwn
   // returns before wrapping it), so one spare serves every such write; it only becomes the
   // pending request's own when the write goes asynchronous.
   const req = spare ??= newReq();
-  req.handle = h;
   const err = h.writeLatin1String(req, s);
   if (err !== 0) {
     socket.destroy();
@@ -96,11 +96,7 @@ let spare: WriteReq | undefined;
 
 function newReq(): WriteReq {
   const req = new WriteWrap!();
-  req.handle = null as unknown as StreamHandle;
   req.oncomplete = onComplete;
-  req.async = false;
-  req.bytes = 0;
-  req.buffer = null;
   req.owner = null;
   req.socket = null;
   return req;
