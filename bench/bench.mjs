@@ -837,11 +837,14 @@ function makePlan() {
     if (sc.has('simple')) turn(inst.haproxy, 'haproxy', 'simple');
     turn(inst.portico, 'portico', 'simple', { reference: ref });
   }
+  // Right after Portico's simple turn, and before it in even rounds: "log on ÷ log off" compares
+  // two turns seconds apart, in both orders, so a burst of load from other tenants or a
+  // position effect weighs on both sides alike.
+  turn(inst.porticoLog, 'portico', 'log', { swapEven: needSimpleRef });
   turn(inst.porticoRoutes, 'portico', 'routes1000', {
     // "Host" spelled exactly so: wrk adds a second Host header for any other spelling
     host: ROUTES_TARGET.host, path: ROUTES_TARGET.path, headers: [`Host: ${ROUTES_TARGET.host}`, ...ROUTES_HEADERS],
   });
-  turn(inst.porticoLog, 'portico', 'log');
   if (sc.has('simple')) for (const name of Object.keys(NODE_PROXIES)) turn(inst[name], name, 'simple');
   if (sc.has('h2c')) {
     const h2c = { tool: 'h2load', expectProto: 'h2c' };
@@ -983,7 +986,11 @@ async function runPass(pin) {
 
   const runs = [];
   for (let round = 1; round <= cfg.rounds; round++) {
-    for (const t of turns) {
+    const order = [...turns];
+    if (round % 2 === 0) {
+      for (let k = 1; k < order.length; k++) if (order[k].swapEven) [order[k - 1], order[k]] = [order[k], order[k - 1]];
+    }
+    for (const t of order) {
       markDead(t);
       if (!live(t)) continue;
       let bg = await backgroundCores(cfg.pauseMs);

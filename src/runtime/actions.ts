@@ -7,6 +7,7 @@ import type { HeaderOpsIR, PathRewriteIR, RetryIR, RouteActionIR, RouteIR } from
 import { re2ToJs } from '../config/resources/re2.js';
 import type { ClusterHandle } from '../dataplane/upstream/cluster.js';
 import { compileHeaderValue } from '../observability/format/compile.js';
+import { utf8Bytes } from '../observability/format/operators.js';
 import { StreamInfo } from '../observability/stream-info.js';
 
 /** A header value with command operators, rendered per request ('' = do not add). */
@@ -51,12 +52,13 @@ export function compileHeaderOps(ir: HeaderOpsIR | undefined): HeaderOps | undef
   return { set, add, drop, ...(dynSet ? { setFn } : {}), ...(dynAdd ? { addFn } : {}) };
 }
 
+/** A configured header value: written as latin1 like every header, so its text becomes UTF-8 bytes here. */
 function compileValue(v: string): string | HeaderValueFn {
-  if (!v.includes('%')) return v;
+  if (!v.includes('%')) return utf8Bytes(v);
   try {
     return compileHeaderValue(v);
   } catch {
-    return v.includes('%%') ? v.replace(/%%/g, '%') : v;
+    return utf8Bytes(v.includes('%%') ? v.replace(/%%/g, '%') : v);
   }
 }
 

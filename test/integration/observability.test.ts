@@ -101,6 +101,14 @@ describe('observability: default TEXT access log and /stats/prometheus after rea
       response:
         set: {x-served-by: "%UPSTREAM_CLUSTER%", x-route: "%ROUTE_NAME%", x-start: "%START_TIME(%s)%"}
     route: ${DEST('echo-a')}
+  - name: "bytes-ü"
+    match: [{uri: {prefix: /bytes}}]
+    headers:
+      request:
+        set: {x-greeting: "grüße %ROUTE_NAME%"}
+      response:
+        set: {x-greeting: "grüße"}
+    route: ${DEST('echo-a')}
   - name: rewrite
     match: [{uri: {prefix: /old}}]
     rewrite: {uri: /new}
@@ -222,6 +230,34 @@ describe('observability: default TEXT access log and /stats/prometheus after rea
     assert.equal(r.headers['x-served-by'], 'outbound|80||echo-a.demo.svc.cluster.local');
     assert.equal(r.headers['x-route'], 'hdr');
     assert.ok(Math.abs(Number(r.headers['x-start']) - Date.now() / 1000) < 60);
+  });
+
+  it('bytes: header bytes are logged as received, configured text goes out as UTF-8 (log line and headers)', async () => {
+    // A raw request: the user agent is the UTF-8 bytes of "café", sent as is.
+    const port0 = port;
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      const s = net.connect(port0, '127.0.0.1', () => {
+        s.write(Buffer.concat([
+          Buffer.from('GET /bytes HTTP/1.1\r\nhost: known.test\r\nx-request-id: obs-bytes\r\nconnection: close\r\nuser-agent: caf', 'latin1'),
+          Buffer.from('\u00e9 \u2192', 'utf8'),
+          Buffer.from('\r\n\r\n', 'latin1'),
+        ]));
+      });
+      const chunks: Buffer[] = [];
+      s.on('data', (d: Buffer) => chunks.push(d));
+      s.on('end', () => resolve(Buffer.concat(chunks)));
+      s.on('error', reject);
+    });
+    const text = body.toString('latin1');
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    // Response header from the configuration: UTF-8 bytes on the wire.
+    assert.ok(body.includes(Buffer.from('x-greeting: gr\u00fc\u00dfe\r\n', 'utf8')), text.slice(0, 400));
+    // The upstream saw the configured request header as UTF-8 bytes (the echo reads them as latin1).
+    const echoed = JSON.parse(body.subarray(body.indexOf('\r\n\r\n') + 4).toString('utf8')) as { headers: Record<string, string> };
+    assert.equal(Buffer.from(echoed.headers['x-greeting']!, 'latin1').toString('utf8'), 'gr\u00fc\u00dfe bytes-\u00fc');
+    const f = await lineFor('obs-bytes');
+    assert.equal(f.ua, 'caf\u00e9 \u2192', 'raw header bytes, not re-encoded');
+    assert.equal(f.route, 'bytes-\u00fc');
   });
 
   it('/stats/prometheus: Istio metrics with every label, flags and codes of the traffic above', async () => {

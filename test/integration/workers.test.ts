@@ -130,8 +130,15 @@ describe('portico run --workers 2', () => {
     assert.equal(stats.failed, 0, `failed: ${stats.reasons.join('; ')}`);
     assert.equal(stats.refused, 0, 'the listening socket never closed');
     assert.ok(!sawNotReady, '/ready stayed 200 during the restart');
-    const served = await getJson<WorkersView>(adminPort, '/workers');
-    assert.ok(served.workers.every((x) => (x.requestsTotal ?? 0) > 0), 'both new workers serve');
+    // The kernel hands each new connection to whichever worker accepts first (SCHED_NONE): the
+    // load's keep-alive clients may all have landed on one, so fresh connections check the other.
+    const served = await waitFor(async () => {
+      const w = await getJson<WorkersView>(adminPort, '/workers');
+      if (w.workers.every((x) => (x.requestsTotal ?? 0) > 0)) return w;
+      await freshRequests(gwPort, 20, 4);
+      return undefined;
+    }, 10_000, 50).catch(() => undefined);
+    assert.ok(served !== undefined, 'both new workers serve');
     assert.ok(now.workers.every((x) => x.generation === 2), 'new workers start on the newest generation');
     assert.match(c.out.stderr, /Rolling restart done/);
     t.diagnostic(`restart: ${restartMs} ms; ok=${stats.ok} failed=${stats.failed} refused=${stats.refused} connection-close=${stats.closing}`);

@@ -9,10 +9,13 @@
  *    (Envoy `keep_empty_value: false`).
  */
 import type { StreamInfo } from '../stream-info.js';
-import { compileOperator, type OpFn } from './operators.js';
+import { compileOperator, utf8Bytes, type OpFn } from './operators.js';
 import { FormatError, tokenizeFormat } from './parser.js';
 
-/** A parsed and compiled format string: `lits.length === ops.length + 1`. */
+/**
+ * A parsed and compiled format string: `lits.length === ops.length + 1`. Literals and values are
+ * byte strings (see `utf8Bytes`): a rendered line or header value is written as latin1.
+ */
 export interface CompiledFormat {
   readonly source: string;
   readonly lits: readonly string[];
@@ -27,7 +30,7 @@ export function compileFormat(source: string): CompiledFormat {
     if (typeof t === 'string') lits[lits.length - 1] += t;
     else { ops.push(compileOperator(t)); lits.push(''); }
   }
-  return { source, lits, ops };
+  return { source, lits: lits.map(utf8Bytes), ops };
 }
 
 /** Render with `empty` standing for unset values. */
@@ -99,6 +102,7 @@ export function createJsonFormatter(spec: JsonFormatSpec, opts: FormatOptions = 
   const vals: CompiledFormat[] = [];
   flatten(tree, lits, vals);
   lits[lits.length - 1] += '\n';
+  for (let k = 0; k < lits.length; k++) lits[k] = utf8Bytes(lits[k]!); // keys from the configuration
   const n = vals.length;
   const single: (OpFn | undefined)[] = vals.map((v) => (v.ops.length === 1 && v.lits[0] === '' && v.lits[1] === '' ? v.ops[0] : undefined));
   return {
@@ -124,7 +128,8 @@ export function jsonQuote(v: string): string {
   return `"${v}"`;
 }
 
-type JsonNode = { readonly key: string; readonly value: CompiledFormat | JsonNode[] };
+/** `qkey`: the key quoted for JSON, as a byte string. */
+type JsonNode = { readonly key: string; readonly qkey: string; readonly value: CompiledFormat | JsonNode[] };
 
 function compileJson(spec: JsonFormatSpec, path: string): JsonNode[] {
   const out: JsonNode[] = [];
@@ -132,13 +137,13 @@ function compileJson(spec: JsonFormatSpec, path: string): JsonNode[] {
     const at = path ? `${path}.${key}` : key;
     if (typeof v === 'string') {
       try {
-        out.push({ key, value: compileFormat(v) });
+        out.push({ key, qkey: utf8Bytes(JSON.stringify(key)), value: compileFormat(v) });
       } catch (e) {
         if (e instanceof FormatError) throw new FormatError(`${e.message} (in JSON key "${at}")`, e.position, e.operator);
         throw e;
       }
     } else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-      out.push({ key, value: compileJson(v, at) });
+      out.push({ key, qkey: utf8Bytes(JSON.stringify(key)), value: compileJson(v, at) });
     } else {
       throw new FormatError(`Invalid value for JSON key "${at}": expected a format string or an object`, 0);
     }
@@ -166,7 +171,7 @@ function renderOmitting(nodes: readonly JsonNode[], info: StreamInfo): string | 
       v = r === '' ? undefined : jsonQuote(r);
     }
     if (v === undefined) continue;
-    s += `${s ? ',' : ''}${JSON.stringify(n.key)}:${v}`;
+    s += `${s ? ',' : ''}${n.qkey}:${v}`;
   }
   return s === '' ? undefined : `{${s}}`;
 }
@@ -219,7 +224,7 @@ export function istioTextFormat(custom: string | undefined): string {
  * Throws FormatError for an invalid value.
  */
 export function compileHeaderValue(value: string): string | ((info: StreamInfo) => string) {
-  if (!value.includes('%')) return value;
+  if (!value.includes('%')) return utf8Bytes(value);
   const c = compileFormat(value);
   if (c.ops.length === 0) return c.lits[0]!;
   return (info) => render(c, info, '');

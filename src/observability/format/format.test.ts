@@ -283,7 +283,8 @@ describe('format: JSON', () => {
     };
     const line = createJsonFormatter(spec).format(sample());
     assert.ok(line.endsWith('\n'));
-    const o = JSON.parse(line) as Record<string, unknown>;
+    // Lines are byte strings (written as latin1): the configured text is there as UTF-8.
+    const o = JSON.parse(Buffer.from(line, 'latin1').toString('utf8')) as Record<string, unknown>;
     const i = sample();
     assert.equal(o['k"ey\\${x}`'], String(i.responseCode));
     assert.equal(o['mixed'], `a "q" ${i.method} \\ é → \u2028`);

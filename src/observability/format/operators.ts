@@ -11,13 +11,45 @@ import type { StreamInfo } from '../stream-info.js';
 import { FormatError, type OperatorToken } from './parser.js';
 import { compileTimeFormat, TimeFormatError } from './strftime.js';
 
-/** One compiled operator. Returns '' when the value is not set. */
+/**
+ * One compiled operator. Returns '' when the value is not set. Values are byte strings (one
+ * char per byte, as the data plane holds header values): wire values pass through raw, text
+ * from the configuration or from error messages is UTF-8 encoded first (see `utf8Bytes`).
+ */
 export type OpFn = (info: StreamInfo) => string;
+
+/**
+ * A string as the byte string of its UTF-8 encoding: itself when it is ASCII (the usual case,
+ * no copy), else one char per UTF-8 byte. Lines and header values are written as latin1, so
+ * text from the configuration goes out as UTF-8, as Envoy sends it, and header bytes go out
+ * exactly as they came in.
+ */
+export function utf8Bytes(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) >= 0x80) return Buffer.from(s, 'utf8').toString('latin1');
+  }
+  return s;
+}
+
+/** Wrap an operator whose value is Unicode text: converted to bytes, the last result reused. */
+function textOp(fn: OpFn): OpFn {
+  let lastIn = '';
+  let lastOut = '';
+  return (i) => {
+    const v = fn(i);
+    if (v === lastIn) return lastOut;
+    lastIn = v;
+    lastOut = utf8Bytes(v);
+    return lastOut;
+  };
+}
 
 type ArgMode = 'none' | 'required' | 'optional';
 
 interface OperatorSpec {
   readonly arg: ArgMode;
+  /** The value is Unicode text (configuration names, error messages), not wire bytes. */
+  readonly text?: boolean;
   /** Short description for docs/observability.md (the test keeps the doc in sync). */
   readonly doc: string;
   readonly compile: (arg: string | undefined, t: OperatorToken) => OpFn;
@@ -141,11 +173,13 @@ function startTime(local: boolean): OperatorSpec['compile'] {
       throw new FormatError(`${(e as Error).message} in "%${t.name}%" at position ${pos}`, pos, t.name);
     }
     // Sub-millisecond digits come from the monotonic clock's fraction.
-    return (i) => tf.format(i.startMs, Math.floor((i.startHr % 1) * 1e6));
+    const fn: OpFn = (i) => tf.format(i.startMs, Math.floor((i.startHr % 1) * 1e6));
+    return utf8Bytes(arg ?? '') === (arg ?? '') ? fn : textOp(fn);
   };
 }
 
 const none = (doc: string, fn: OpFn): OperatorSpec => ({ arg: 'none', doc, compile: () => fn });
+const noneText = (doc: string, fn: OpFn): OperatorSpec => ({ arg: 'none', doc, text: true, compile: () => fn });
 
 /** Every supported operator by name. */
 export const OPERATORS: ReadonlyMap<string, OperatorSpec> = new Map<string, OperatorSpec>([
@@ -163,9 +197,9 @@ export const OPERATORS: ReadonlyMap<string, OperatorSpec> = new Map<string, Oper
   ['RESPONSE_CODE', none('Response status; `0` when no response was started (client went away)', (i) => String(i.responseCode))],
   ['RESPONSE_FLAGS', none('Short response flags, comma-separated (`UF,URX`); `-` when none', (i) => i.flags)],
   ['RESPONSE_FLAGS_LONG', none('Long response flag names (`UpstreamConnectionFailure`)', (i) => longFlags(i.flags))],
-  ['RESPONSE_CODE_DETAILS', none('Who set the response code and why (`via_upstream`, `route_not_found`, …)', (i) => i.detail)],
-  ['CONNECTION_TERMINATION_DETAILS', none('Why the connection was closed for L4 reasons', (i) => i.connectionTerminationDetails)],
-  ['UPSTREAM_TRANSPORT_FAILURE_REASON', none('Why the upstream connection failed (e.g. `ECONNREFUSED`, `connect timeout`)', (i) => i.upstreamTransportFailureReason)],
+  ['RESPONSE_CODE_DETAILS', noneText('Who set the response code and why (`via_upstream`, `route_not_found`, …)', (i) => i.detail)],
+  ['CONNECTION_TERMINATION_DETAILS', noneText('Why the connection was closed for L4 reasons', (i) => i.connectionTerminationDetails)],
+  ['UPSTREAM_TRANSPORT_FAILURE_REASON', noneText('Why the upstream connection failed (e.g. `ECONNREFUSED`, `connect timeout`)', (i) => i.upstreamTransportFailureReason)],
   ['BYTES_RECEIVED', none('Request body bytes', (i) => String(i.bytesReceived))],
   ['BYTES_SENT', none('Response body bytes', (i) => String(i.bytesSent))],
   ['DOWNSTREAM_WIRE_BYTES_RECEIVED', none('Request bytes on the wire (head and body)', (i) => String(i.requestWireBytes + i.bytesReceived))],
@@ -181,8 +215,8 @@ export const OPERATORS: ReadonlyMap<string, OperatorSpec> = new Map<string, Oper
   ['UPSTREAM_REMOTE_ADDRESS', none('Same as UPSTREAM_HOST', (i) => i.upstreamHost)],
   ['UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT', none('Endpoint IP', (i) => addressWithoutPort(i.upstreamHost))],
   ['UPSTREAM_REMOTE_PORT', none('Endpoint port', (i) => addressPort(i.upstreamHost))],
-  ['UPSTREAM_CLUSTER', none('Cluster name (`outbound|8000||httpbin.foo.svc.cluster.local`)', (i) => i.upstreamCluster)],
-  ['UPSTREAM_CLUSTER_RAW', none('Cluster name, never the alt stat name (same as UPSTREAM_CLUSTER in Portico)', (i) => i.upstreamCluster)],
+  ['UPSTREAM_CLUSTER', noneText('Cluster name (`outbound|8000||httpbin.foo.svc.cluster.local`)', (i) => i.upstreamCluster)],
+  ['UPSTREAM_CLUSTER_RAW', noneText('Cluster name, never the alt stat name (same as UPSTREAM_CLUSTER in Portico)', (i) => i.upstreamCluster)],
   ['UPSTREAM_LOCAL_ADDRESS', none('Local `ip:port` of the upstream connection', (i) => i.upstreamLocalAddress)],
   ['UPSTREAM_LOCAL_ADDRESS_WITHOUT_PORT', none('Local IP of the upstream connection', (i) => addressWithoutPort(i.upstreamLocalAddress))],
   ['UPSTREAM_LOCAL_PORT', none('Local port of the upstream connection', (i) => addressPort(i.upstreamLocalAddress))],
@@ -196,7 +230,7 @@ export const OPERATORS: ReadonlyMap<string, OperatorSpec> = new Map<string, Oper
   ['DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT', none('TCP peer IP', (i) => addressWithoutPort(i.downstreamDirectRemoteAddress || i.downstreamRemoteAddress))],
   ['DOWNSTREAM_DIRECT_REMOTE_PORT', none('TCP peer port', (i) => addressPort(i.downstreamDirectRemoteAddress || i.downstreamRemoteAddress))],
   ['REQUESTED_SERVER_NAME', none('TLS SNI of the client connection', (i) => i.requestedServerName)],
-  ['ROUTE_NAME', none('Name of the matched route (Istio `<route>.<match>` names)', (i) => i.routeName)],
+  ['ROUTE_NAME', noneText('Name of the matched route (Istio `<route>.<match>` names)', (i) => i.routeName)],
   ['STREAM_ID', none('Stream identifier (the request id)', (i) => i.requestId)],
   ['GRPC_STATUS', { arg: 'optional', doc: '`%GRPC_STATUS(CAMEL_STRING|SNAKE_STRING|NUMBER)%` gRPC status (default CAMEL_STRING)', compile: (a, t) => {
     const mode = (a ?? 'CAMEL_STRING').toUpperCase();
@@ -211,8 +245,8 @@ export const OPERATORS: ReadonlyMap<string, OperatorSpec> = new Map<string, Oper
     };
   } }],
   ['GRPC_STATUS_NUMBER', none('gRPC status number', grpcStatus)],
-  ['HOSTNAME', { arg: 'none', doc: 'System host name', compile: () => { const h = os.hostname(); return () => h; } }],
-  ['ENVIRONMENT', { arg: 'required', doc: '`%ENVIRONMENT(X):Z%` environment variable X (read once, when the format is compiled)', compile: (a) => { const v = process.env[a ?? ''] ?? ''; return () => v; } }],
+  ['HOSTNAME', { arg: 'none', doc: 'System host name', compile: () => { const h = utf8Bytes(os.hostname()); return () => h; } }],
+  ['ENVIRONMENT', { arg: 'required', doc: '`%ENVIRONMENT(X):Z%` environment variable X (read once, when the format is compiled)', compile: (a) => { const v = utf8Bytes(process.env[a ?? ''] ?? ''); return () => v; } }],
 ]);
 
 /** Operator names for error hints: closest known name to a misspelt one. */
@@ -252,7 +286,9 @@ export function compileOperator(t: OperatorToken): OpFn {
   if (spec.arg === 'none' && t.arg !== undefined) {
     throw new FormatError(`Command operator "%${t.name}%" at position ${t.pos} takes no argument`, t.pos, t.name);
   }
-  const fn = spec.compile(t.arg, t);
+  const compiled = spec.compile(t.arg, t);
+  const fn = spec.text === true ? textOp(compiled) : compiled;
+  // Truncation counts bytes, as Envoy's does.
   const max = t.maxLength;
   if (max === undefined) return fn;
   return (i) => {

@@ -174,12 +174,21 @@ function fraction(nanos: number, digits: number): string {
   return ('000000000'.slice(s.length) + s).slice(0, digits);
 }
 
-/** `2016-04-15T20:17:00.310Z`, cached per second. */
+/** `2016-04-15T20:17:00.310Z`: the date cached per second, the whole string per millisecond. */
 class IsoFormatter implements TimeFormatter {
   #sec = Number.NaN;
   #prefix = '';
+  #ms = Number.NaN;
+  #last = '';
 
   format(ms: number): string {
+    if (ms === this.#ms) return this.#last; // many requests start in the same millisecond at load
+    this.#ms = ms;
+    this.#last = this.#render(ms);
+    return this.#last;
+  }
+
+  #render(ms: number): string {
     const sec = Math.floor(ms / 1000);
     if (sec !== this.#sec) {
       this.#sec = sec;
