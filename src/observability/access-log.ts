@@ -175,6 +175,29 @@ export class LineWriter {
     }
   }
 
+  /** Append the line `f` writes for `info` straight into the current block (see LineFormatter.write). */
+  pushWith(f: LineFormatter, info: StreamInfo): void {
+    let cur = this.#cur;
+    if (this.#failed || (cur === null ? 0 : cur.end) + this.#queued > MAX_QUEUED_BYTES) {
+      this.dropped++;
+      this.#onDropped(1);
+      return;
+    }
+    let end = -1;
+    if (cur === null || (end = f.write!(info, cur.buf, cur.end)) < 0) {
+      this.#seal();
+      cur = this.#cur = { buf: this.#spare.pop() ?? Buffer.allocUnsafe(ENCODE_BLOCK), end: 0, sent: 0 };
+      end = f.write!(info, cur.buf, 0);
+      if (end < 0) { this.push(f.format(info)); return; } // longer than a block
+    }
+    cur.end = end;
+    this.written++;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setTimeout(this.#pump, FLUSH_INTERVAL_MS);
+    }
+  }
+
   /** Move the current block into the write queue. */
   #seal(): void {
     const cur = this.#cur;
@@ -372,7 +395,8 @@ export class AccessLogs {
     for (let k = 0; k < a.length; k++) {
       const l = a[k]!;
       if (l.filter !== undefined && !l.filter(info)) continue;
-      l.writer.push(l.formatter.format(info));
+      if (l.formatter.write !== undefined) l.writer.pushWith(l.formatter, info);
+      else l.writer.push(l.formatter.format(info));
     }
   }
 

@@ -3,7 +3,7 @@ import os from 'node:os';
 import { describe, it } from 'node:test';
 import { StreamInfo } from '../stream-info.js';
 import {
-  compileFormat, compileHeaderValue, createJsonFormatter, createTextFormatter, FormatError, ISTIO_JSON_FORMAT,
+  compileFormat, compileHeaderValue, createJsonFormatter, createTextFormatter, FormatError, ISTIO_JSON_FORMAT, type JsonFormatSpec,
   ISTIO_TEXT_FORMAT, istioTextFormat, OPERATORS, render, tokenizeFormat,
 } from './index.js';
 import { compileTimeFormat } from './strftime.js';
@@ -272,6 +272,38 @@ describe('format: JSON', () => {
         assert.equal(got, render(compileFormat(src), sample(), omit ? '' : '-'), src);
       }
     }
+  });
+
+  it('the byte writers produce exactly the bytes of format() as latin1: TEXT and JSON, odd bytes, escapes, tight buffers', () => {
+    const odd = sample();
+    // Header values are byte strings: UTF-8 of "café →", a quote, a backslash, control bytes, DEL and 0xff.
+    odd.reqNames = ['user-agent', 'x-odd', 'x-waf-score'];
+    odd.reqValues = [Buffer.from('caf\u00e9 \u2192', 'utf8').toString('latin1'), 'a"b\\c\n\t\r\b\f\u0001\u001f\u007f\u00ff', ''];
+    odd.routeName = 'r\u00fcte \u2192 "x"';
+    odd.upstreamTransportFailureReason = 'TLS error: \u00fcber';
+    const texts = [ISTIO_TEXT_FORMAT, 'lit only\n', '%REQ(x-odd)% %REQ(USER-AGENT)% %ROUTE_NAME% %REQ(x-waf-score)%\n', `${'long literal '.repeat(5)}%RESPONSE_CODE%\u00e9\n`];
+    const jsons: JsonFormatSpec[] = [ISTIO_JSON_FORMAT, { odd: '%REQ(x-odd)%', ua: 'ua=%REQ(user-agent)% %REQ(x-none)%', 'k\u00e9y "q"': { r: '%ROUTE_NAME%', e: '%REQ(x-waf-score)%' } }];
+    const formatters = [
+      ...texts.flatMap((t) => [createTextFormatter(t), createTextFormatter(t, { omitEmptyValues: true })]),
+      ...jsons.map((j) => createJsonFormatter(j)),
+    ];
+    for (const f of formatters) {
+      assert.ok(f.write, 'every format gets a byte writer');
+      for (const i of [sample(), odd, new StreamInfo()]) {
+        const want = Buffer.from(f.format(i), 'latin1');
+        const buf = Buffer.alloc(want.length * 6 + 64, 0xee);
+        const end = f.write(i, buf, 3);
+        assert.equal(end, 3 + want.length);
+        assert.deepEqual(buf.subarray(3, end), want, f.format(i));
+        assert.equal(buf[end], 0xee, 'nothing written past the line');
+        assert.equal(f.write(i, Buffer.alloc(want.length - 1), 0), -1, 'a line that does not fit is refused');
+      }
+    }
+    // JSON lines parse, and carry the bytes as sent (a UTF-8 reader sees the original text).
+    const line = Buffer.from(createJsonFormatter(jsons[1]!).format(odd), 'latin1').toString('utf8');
+    const o = JSON.parse(line) as Record<string, Record<string, string>>;
+    assert.equal(o['k\u00e9y "q"']!['r'], 'r\u00fcte \u2192 "x"');
+    assert.equal(String(o['ua']), 'ua=caf\u00e9 \u2192 -');
   });
 
   it('the generated JSON renderer quotes values and keys safely, whatever they hold', () => {
