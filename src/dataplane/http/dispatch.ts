@@ -3,7 +3,6 @@
  * everything that needs no upstream (404, httpsRedirect, redirect, direct response) and
  * hand back the forward action otherwise.
  */
-import { randomUUID } from 'node:crypto';
 import type { StreamInfo, StreamSink } from '../../observability/stream-info.js';
 import type { CompiledAction } from '../../runtime/actions.js';
 import { applyHeaderOps } from '../../runtime/actions.js';
@@ -14,6 +13,7 @@ import { Detail, Flag } from './details.js';
 import type { Downstream } from './downstream.js';
 import { appendForwardedFor } from './forwarded.js';
 import { localReply } from './local-reply.js';
+import { newRequestId } from './request-id.js';
 
 /** Per-listener state the front ends read on every request. `table` is swapped atomically. */
 export interface ListenerRuntime {
@@ -123,7 +123,7 @@ function stampLocal(req: RequestView, info: StreamInfo, peerIp: string): void {
     if (k === 'x-request-id') { if (id === '') id = v[i]!; }
     else if (k === 'x-forwarded-for') xff = xff === undefined ? v[i]! : `${xff}, ${v[i]!}`;
   }
-  if (info.requestId === '') info.requestId = id !== '' ? id : randomUUID();
+  if (info.requestId === '') info.requestId = id !== '' ? id : newRequestId();
   if (info.xForwardedFor === '' && peerIp !== '') info.xForwardedFor = appendForwardedFor(xff, peerIp);
 }
 

@@ -3,7 +3,6 @@
  * Protocol-neutral on both sides (Downstream interface; H1 pool or H2 pool upstream),
  * callback-driven (no promises on the hot path), streaming with backpressure both ways.
  */
-import { randomUUID } from 'node:crypto';
 import type http2 from 'node:http2';
 import type { StreamInfo, StreamSink } from '../../observability/stream-info.js';
 import {
@@ -19,6 +18,7 @@ import type { ResponseHead } from './parser.js';
 import type { ListenerRuntime } from './dispatch.js';
 import { appendForwardedFor, forwardedClientCert, trustedClientAddress } from './forwarded.js';
 import { localReply, textReply } from './local-reply.js';
+import { newRequestId } from './request-id.js';
 
 /** Request body framing as it arrives from downstream. */
 export const BODY_NONE = 0;
@@ -207,7 +207,7 @@ export class Exchange implements UpstreamHandler {
     if (xfcc !== undefined) {
       if (h2) { outN.push('x-forwarded-client-cert'); outV.push(xfcc); } else head += `x-forwarded-client-cert: ${xfcc}\r\n`;
     }
-    if (requestId === undefined || requestId === '') requestId = randomUUID();
+    if (requestId === undefined || requestId === '') requestId = newRequestId();
     info.requestId = requestId;
     if (h2) {
       outN.push('x-forwarded-for', 'x-forwarded-proto', 'x-request-id');
