@@ -111,8 +111,8 @@ function byteWriter(lits: readonly string[], vals: readonly OpFn[], empty: strin
   body.push('return off;');
   try {
     // Generated from the compiled format only: byte values and indexes are interpolated, nothing else.
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const fns = vals.map((_, k) => `const f${k} = f[${k}];`).join('\n');
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval
     const make = new Function('f', 'E', 'C', 'L', 'Q', `${fns}\nreturn function write(i, u8, off) {\n${body.join('\n')}\n};`) as
       (f: readonly OpFn[], e: string, c: readonly Uint8Array[], l: number, q: typeof writeJsonChars) => (info: StreamInfo, u8: Uint8Array, off: number) => number;
     return make(vals, empty, consts, litBytes, writeJsonChars);
