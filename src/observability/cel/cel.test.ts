@@ -85,6 +85,21 @@ describe('CEL subset: string expressions (tag values)', () => {
   });
 });
 
+describe('CEL subset: wire bytes are read as UTF-8 text', () => {
+  it('header values, host and path compare with configured text; tag values come out as text', () => {
+    const i = info();
+    const utf8 = (t: string): string => Buffer.from(t, 'utf8').toString('latin1'); // as the data plane holds them
+    i.reqNames = ['x-city', 'user-agent'];
+    i.reqValues = [utf8('Zürich'), utf8('café/1')];
+    i.authority = utf8('bücher.example');
+    i.originalPath = utf8('/straße?q=ü');
+    assert.equal(f("request.headers['x-city'] == 'Zürich'", i), true);
+    assert.equal(f("request.useragent.startsWith('café')", i), true);
+    assert.equal(f("request.host == 'bücher.example' && request.url_path == '/straße' && request.query == 'q=ü'", i), true);
+    assert.equal(compileStringExpr("request.headers['x-city']")(i), 'Zürich');
+  });
+});
+
 describe('CEL subset: errors with positions', () => {
   it('unknown identifiers', () => {
     const e = checkCel('response.code >= 400 && request.bogus == 1');

@@ -42,20 +42,32 @@ function flagBits(flags: string): number {
   return n;
 }
 
-const reqPath = (i: StreamInfo): string => i.upstreamPath || i.originalPath;
+/**
+ * Wire values (header values, path, authority) are byte strings; CEL strings are text, and
+ * configured literals are compared as text. Bytes are read as UTF-8, as Envoy's CEL reads its
+ * byte strings: `request.headers['x-name'] == 'café'` matches the UTF-8 bytes of "café".
+ */
+function text(v: string): string {
+  for (let k = 0; k < v.length; k++) {
+    if (v.charCodeAt(k) >= 0x80) return Buffer.from(v, 'latin1').toString('utf8');
+  }
+  return v;
+}
+
+const reqPath = (i: StreamInfo): string => text(i.upstreamPath || i.originalPath);
 const noQuery = (p: string): string => { const q = p.indexOf('?'); return q === -1 ? p : p.slice(0, q); };
 
 /** Every attribute by dotted name. */
 export const ATTRIBUTES: ReadonlyMap<string, Evaluator> = new Map<string, Evaluator>([
   ['request.path', reqPath],
   ['request.url_path', (i) => noQuery(reqPath(i))],
-  ['request.host', (i) => i.authority],
+  ['request.host', (i) => text(i.authority)],
   ['request.scheme', (i) => i.scheme],
   ['request.method', (i) => i.method],
   ['request.headers', (i) => ({ names: i.reqNames, values: i.reqValues })],
-  ['request.referer', (i) => headerValue(i.reqNames, i.reqValues, 'referer')],
-  ['request.useragent', (i) => headerValue(i.reqNames, i.reqValues, 'user-agent')],
-  ['request.id', (i) => i.requestId || headerValue(i.reqNames, i.reqValues, 'x-request-id')],
+  ['request.referer', (i) => text(headerValue(i.reqNames, i.reqValues, 'referer'))],
+  ['request.useragent', (i) => text(headerValue(i.reqNames, i.reqValues, 'user-agent'))],
+  ['request.id', (i) => text(i.requestId || headerValue(i.reqNames, i.reqValues, 'x-request-id'))],
   ['request.protocol', (i) => i.protocol],
   ['request.query', (i) => { const p = reqPath(i); const q = p.indexOf('?'); return q === -1 ? '' : p.slice(q + 1); }],
   ['request.size', (i) => i.bytesReceived],
@@ -101,7 +113,7 @@ function mapGet(m: HeaderMapVal, key: string): Val {
   for (let i = 0; i < m.names.length; i++) {
     if (m.names[i] === key) { out = found ? `${out},${m.values[i]!}` : m.values[i]!; found = true; }
   }
-  return found ? out : ERR;
+  return found ? text(out) : ERR;
 }
 
 function eq(a: Val, b: Val): Val {
