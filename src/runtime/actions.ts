@@ -54,7 +54,6 @@ export function compileHeaderOps(ir: HeaderOpsIR | undefined): HeaderOps | undef
 
 /** A configured header value: written as latin1 like every header, so its text becomes UTF-8 bytes here. */
 function compileValue(v: string): string | HeaderValueFn {
-  if (!v.includes('%')) return utf8Bytes(v);
   try {
     return compileHeaderValue(v);
   } catch {

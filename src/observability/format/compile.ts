@@ -66,7 +66,8 @@ export function createTextFormatter(source: string, opts: FormatOptions = {}): L
   const c = compileFormat(source);
   const empty = opts.omitEmptyValues ? '' : '-';
   const write = byteWriter(c.lits, c.ops, empty, false);
-  return { format: specialize(c, empty) ?? ((info) => render(c, info, empty)), ...(write ? { write } : {}) };
+  // format() is the fallback and the reference the tests compare write() with; write() is the hot path.
+  return { format: (info) => render(c, info, empty), ...(write ? { write } : {}) };
 }
 
 /** Literals up to this many bytes are generated as plain stores, longer ones copied in a loop. */
@@ -143,34 +144,6 @@ function writeJsonChars(u8: Uint8Array, off: number, v: string): number {
     }
   }
   return off;
-}
-
-/**
- * One straight-line function per format: `render`'s loop calls every operator through one
- * call site, which V8 sees as megamorphic and never inlines; here each operator gets its own
- * call site (monomorphic, inlinable). Generated from the compiled format only: literals are
- * embedded with JSON.stringify, operators are passed in as an array, nothing else is
- * interpolated. Measured: see docs/observability.md "Cost".
- */
-function specialize(c: CompiledFormat, empty: string): ((info: StreamInfo) => string) | undefined {
-  const n = c.ops.length;
-  if (n === 0 || n > 200) return undefined;
-  const lines: string[] = [];
-  for (let k = 0; k < n; k++) lines.push(`const f${k} = ops[${k}];`);
-  let expr = JSON.stringify(c.lits[0]!);
-  const body: string[] = [];
-  for (let k = 0; k < n; k++) {
-    body.push(`let v${k} = f${k}(i); if (v${k} === '') v${k} = E;`);
-    expr += ` + v${k} + ${JSON.stringify(c.lits[k + 1]!)}`;
-  }
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval
-    const make = new Function('ops', 'E', `${lines.join('\n')}\nreturn function render(i) {\n${body.join('\n')}\nreturn ${expr};\n};`) as
-      (ops: readonly OpFn[], e: string) => (info: StreamInfo) => string;
-    return make(c.ops, empty);
-  } catch {
-    return undefined; // e.g. code generation disallowed: the generic loop works everywhere
-  }
 }
 
 /** A JSON object format: `{key: "format string" | nested object}` → one JSON object per line. */
